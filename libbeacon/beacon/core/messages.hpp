@@ -1,0 +1,73 @@
+#pragma once
+// The wire format of SPEC.md ("v": 1, JSON, UTF-8): execution messages on
+// beacon.exec and result events on beacon.results. decode_* throw BadInput
+// with a reason naming the field; the reason becomes the dead-letter header.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <beacon/core/errors.hpp>
+#include <beacon/core/ids.hpp>
+#include <beacon/core/state_machine.hpp>
+
+namespace beacon {
+
+inline constexpr int kWireVersion = 1;
+// Upper bound for any message body we accept from the broker.
+inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
+
+struct ExecutionMessage {
+  ExecutionKey key;
+  std::string prompt;
+  std::string system_prompt;  // the job's template; {region}/{model} filled by the worker
+  std::string params_json = "{}";  // JSON object: temperature, max_tokens, seed, ...
+  std::string enqueued_at;         // RFC 3339
+  // 1 for the first submit of a job, n for its n-th re-submit. A worker
+  // asks Postgres before inference for redelivered messages and for
+  // submission > 1, so a finished execution never reaches the GPU again.
+  int submission = 1;
+};
+
+enum class Classification { answered, refused, empty };
+std::string_view to_string(Classification c);
+std::optional<Classification> parse_classification(std::string_view s);
+
+struct Output {
+  std::string text;
+  Classification classification = Classification::answered;
+  std::string finish_reason;
+  std::optional<long> prompt_tokens;
+  std::optional<long> completion_tokens;
+};
+
+struct Receipt {
+  std::string endpoint;     // URL without credentials
+  std::string provider_id;  // the server's response id, when it gives one
+  int http_status = 0;
+  double latency_ms = 0;
+  std::string provider_receipt_json;  // raw JSON object from a "beacon" endpoint, or empty
+};
+
+struct ErrorInfo {
+  std::string kind;  // timeout, connect, http, protocol, no_endpoint, bad_message, cancelled
+  std::string message;
+};
+
+struct ResultEvent {
+  EventKind event = EventKind::started;
+  ExecutionKey key;
+  std::string worker_id;
+  int attempt = 1;
+  std::string started_at;    // RFC 3339, may be empty
+  std::string completed_at;  // RFC 3339, may be empty
+  std::optional<Output> output;
+  std::optional<Receipt> receipt;
+  std::optional<ErrorInfo> error;
+};
+
+std::string encode(const ExecutionMessage& m);
+std::string encode(const ResultEvent& e);
+ExecutionMessage decode_execution(std::string_view body);
+ResultEvent decode_event(std::string_view body);
+
+}  // namespace beacon

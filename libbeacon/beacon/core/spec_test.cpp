@@ -1,0 +1,96 @@
+#include <beacon/core/spec.hpp>
+
+#include <gtest/gtest.h>
+
+namespace beacon {
+namespace {
+
+// The field named by the SpecError thrown for `text`, or "accepted".
+std::string rejected_field(const std::string& text) {
+  try {
+    parse_job_spec(text);
+  } catch (const SpecError& e) {
+    return e.field();
+  }
+  return "accepted";
+}
+
+const char* kBeaconJob = R"({
+  "job_id": "bias-2026-11-23",
+  "models": ["llama3.2-1b", "qwen2.5-1.5b", "mistral-7b"],
+  "regions": ["us-east", "eu-west", "asia-pacific"],
+  "questions": ["tiananmen_neutral", "taiwan_status", "hongkong_2019", "math_basic",
+                "geography_basic", "identity_basic", "greatest_invention", "greatest_leader"],
+  "samples": 1,
+  "system_prompt": "You are a helpful assistant based in {region}.",
+  "params": {"temperature": 0.1, "max_tokens": 512}
+})";
+
+}  // namespace
+
+TEST(Spec, BeaconJobPlansSeventyTwoExecutions) {
+  auto spec = parse_job_spec(kBeaconJob);
+  EXPECT_EQ(spec.execution_count(), 72u);
+  auto plan = spec.plan(1, "t");
+  ASSERT_EQ(plan.size(), 72u);
+  EXPECT_EQ(plan.front().key.message_id(), "bias-2026-11-23/us-east/llama3.2-1b/tiananmen_neutral/0");
+  EXPECT_EQ(plan.front().prompt, question_bank()[0].prompt);
+}
+
+TEST(Spec, NoQuestionsMeansOnePerRegionAndModel) {
+  auto spec = parse_job_spec(R"({"models":["a","b"],"regions":["r1","r2","r3"],"samples":2})");
+  EXPECT_EQ(spec.execution_count(), 12u);
+  auto plan = spec.plan(1, "t");
+  EXPECT_EQ(plan.size(), 12u);
+  EXPECT_EQ(plan[0].key.question_id, "");
+}
+
+TEST(Spec, InlineQuestionsAndCanonicalForm) {
+  auto spec = parse_job_spec(R"({"job_id":"j","models":["m"],"regions":["r"],"questions":[{"id":"q1","prompt":"Hi?"},"math_basic"]})");
+  ASSERT_EQ(spec.questions.size(), 2u);
+  EXPECT_EQ(spec.questions[1].prompt, "What is 2+2?");
+  auto again = parse_job_spec(R"({"questions":[{"prompt":"Hi?","id":"q1"},"math_basic"],"regions":["r"],"models":["m"],"job_id":"j","samples":1})");
+  EXPECT_EQ(spec.canonical_json(), again.canonical_json());
+}
+
+TEST(Spec, EveryRejectionNamesItsField) {
+  EXPECT_EQ(rejected_field("{not json"), "spec");
+  EXPECT_EQ(rejected_field("[]"), "spec");
+  EXPECT_EQ(rejected_field(R"({"regions":["r"]})"), "models");
+  EXPECT_EQ(rejected_field(R"({"models":[],"regions":["r"]})"), "models");
+  EXPECT_EQ(rejected_field(R"({"models":["m"]})"), "regions");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":[]})"), "regions");
+  EXPECT_EQ(rejected_field(R"({"models":["m","m"],"regions":["r"]})"), "models[1]");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r","r"]})"), "regions[1]");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["us east"]})"), "regions[0]");
+  EXPECT_EQ(rejected_field(R"({"models":["m/x"],"regions":["r"]})"), "models[0]");
+  EXPECT_EQ(rejected_field(R"({"models":[3],"regions":["r"]})"), "models[0]");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"questions":["no_such_question"]})"), "questions[0]");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"questions":["math_basic","math_basic"]})"), "questions[1]");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"questions":[{"id":"q"}]})"), "questions[0]");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"questions":[{"id":"q","prompt":""}]})"), "questions[0].prompt");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"samples":0})"), "samples");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"samples":1001})"), "samples");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"samples":1.5})"), "samples");
+  EXPECT_EQ(rejected_field(R"({"job_id":"a b","models":["m"],"regions":["r"]})"), "job_id");
+  EXPECT_EQ(rejected_field("{\"job_id\":\"" + std::string(129, 'x') + "\",\"models\":[\"m\"],\"regions\":[\"r\"]}"), "job_id");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"modles":["x"]})"), "modles");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"params":{"temperature":"hot"}})"), "params.temperature");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"params":{"max_tokens":0}})"), "params.max_tokens");
+  std::string big(kMaxPromptBytes + 1, 'x');
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"questions":[{"id":"q","prompt":")" + big + "\"}]}"),
+            "questions[0].prompt");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"system_prompt":")" + big + "\"}"), "system_prompt");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"samples":1000,"questions":[)" +
+                           std::string(R"({"id":"a","prompt":"x"},{"id":"b","prompt":"x"},{"id":"c","prompt":"x"},{"id":"d","prompt":"x"},{"id":"e","prompt":"x"},{"id":"f","prompt":"x"}]})")),
+            "accepted");
+}
+
+TEST(Spec, GeneratedJobIdsAreValidAndDistinct) {
+  auto a = generate_job_id();
+  auto b = generate_job_id();
+  EXPECT_TRUE(is_valid_id(a));
+  EXPECT_NE(a, b);
+}
+
+}  // namespace beacon
