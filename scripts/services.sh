@@ -8,6 +8,7 @@
 #   scripts/services.sh restart-postgres [DIR]   stop + start the database, same data and port
 #   scripts/services.sh status           [DIR]   print state; exit 0 only if both run
 #   scripts/services.sh clean            [DIR]   stop, then delete DIR and all its data
+#   scripts/services.sh free-port        [N]     print N (default 1) free loopback ports
 #
 # DIR defaults to .run/services in the repository (git-ignored). Everything
 # lives under DIR: data, logs, pid files, sockets. (Only if the server users
@@ -57,17 +58,21 @@ err() { printf 'services: ERROR: %s\n' "$*" >&2; }
 die() { err "$*"; exit 1; }
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
 CMD=${1:-}
 [[ -n "$CMD" ]] || usage
 case "$CMD" in -h|--help|help) usage ;; esac
-DIR=${2:-$REPO_ROOT/.run/services}
-mkdir -p "$DIR"
-DIR=$(cd "$DIR" && pwd)
-chmod 755 "$DIR"
+if [[ "$CMD" != free-port ]]; then
+  DIR=${2:-$REPO_ROOT/.run/services}
+  mkdir -p "$DIR"
+  DIR=$(cd "$DIR" && pwd)
+  chmod 755 "$DIR"
+else
+  DIR=""
+fi
 
 # ---------------------------------------------------------------- users
 if ((EUID == 0)); then
@@ -661,5 +666,6 @@ case "$CMD" in
   restart-postgres) cmd_restart_postgres ;;
   status) cmd_status ;;
   clean) cmd_clean ;;
+  free-port) pick_ports "${2:-1}" | tr ' ' '\n' ;;
   *) usage ;;
 esac

@@ -13,13 +13,13 @@
 #   BEACON_SERVICES_SCRIPT, BEACON_SERVICES_DIR
 #       chaos tests run "$BEACON_SERVICES_SCRIPT" restart-rabbitmq "$BEACON_SERVICES_DIR"
 #       (or restart-postgres) to bounce the broker or the database.
-# Knobs: BEACON_BUILD_TYPE (RelWithDebInfo), BEACON_JOBS (2), BEACON_CTEST_TIMEOUT (900 s per test),
-#        BEACON_SKIP_DEPS=1 to skip scripts/deps.sh.
+# Knobs: BEACON_BUILD_DIR (build), BEACON_BUILD_TYPE (RelWithDebInfo), BEACON_JOBS (2),
+#        BEACON_CTEST_TIMEOUT (900 s per test), BEACON_SKIP_DEPS=1 / BEACON_SKIP_BUILD=1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-BUILD_DIR=$ROOT/build
+BUILD_DIR=${BEACON_BUILD_DIR:-$ROOT/build}
 SERVICES=$ROOT/scripts/services.sh
 SERVICES_DIR=$ROOT/.run/test-services
 
@@ -36,8 +36,10 @@ if [[ ! -f "$ROOT/CMakeLists.txt" ]]; then
 fi
 
 step "configure + build ($BUILD_DIR)"
-cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BEACON_BUILD_TYPE:-RelWithDebInfo}"
-cmake --build "$BUILD_DIR" -j"${BEACON_JOBS:-2}"
+if [[ "${BEACON_SKIP_BUILD:-0}" != 1 ]]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BEACON_BUILD_TYPE:-RelWithDebInfo}"
+  cmake --build "$BUILD_DIR" -j"${BEACON_JOBS:-2}"
+fi
 
 step "private services ($SERVICES_DIR)"
 stop_services() {
