@@ -1,0 +1,89 @@
+#include <beacon/amqp/topology.hpp>
+
+#include <beacon/amqp/client.hpp>
+#include <beacon/amqp/errors.hpp>
+
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace beacon::amqp {
+namespace {
+
+std::string s(std::string_view v) { return std::string(v); }
+
+// The arguments of a queue that work may fail in: failures go to beacon.dead.
+QueueArgs work_queue_args(const TopologyOptions& options) {
+  QueueArgs args;
+  args.durable = true;
+  args.type = options.queue_type;
+  args.dead_letter_exchange = s(kDeadExchange);
+  args.delivery_limit = options.delivery_limit;
+  return args;
+}
+
+// Adds the queue name to a 406 so "which queue?" needs no broker log.
+void declare_queue_named(Client& client, std::string_view name, const QueueArgs& args) {
+  try {
+    client.declare_queue(s(name), args);
+  } catch (const ChannelClosed& e) {
+    if (e.reply_code() != kReplyPreconditionFailed) throw;
+    throw ChannelClosed(e.channel(), e.reply_code(),
+                        e.reply_text() + " (queue " + s(name) + " exists with other arguments;" +
+                            " BEACON_QUEUE_TYPE must match how it was first declared)");
+  }
+}
+
+}  // namespace
+
+std::string exec_queue(std::string_view region) { return s(kExecExchange) + "." + s(region); }
+
+TopologyOptions topology_options_from_env() {
+  TopologyOptions options;
+  if (const char* type = std::getenv("BEACON_QUEUE_TYPE"); type != nullptr && *type != '\0') {
+    const std::string value = type;
+    if (value != "quorum" && value != "classic") {
+      throw std::invalid_argument("BEACON_QUEUE_TYPE must be quorum or classic, not \"" + value +
+                                  "\"");
+    }
+    options.queue_type = value;
+  }
+  if (const char* limit = std::getenv("BEACON_DELIVERY_LIMIT");
+      limit != nullptr && *limit != '\0') {
+    const std::string_view value = limit;
+    int parsed = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    if (ec != std::errc() || end != value.data() + value.size() || parsed < 0) {
+      throw std::invalid_argument("BEACON_DELIVERY_LIMIT must be an integer >= 0, not \"" +
+                                  std::string(value) + "\"");
+    }
+    options.delivery_limit = parsed;
+  }
+  return options;
+}
+
+void declare_core(Client& client, const TopologyOptions& options) {
+  client.declare_exchange(s(kExecExchange), "direct");
+  client.declare_exchange(s(kResultsExchange), "direct");
+  client.declare_exchange(s(kDeadExchange), "fanout");
+  client.declare_exchange(s(kControlExchange), "fanout");
+
+  QueueArgs dead;
+  dead.durable = true;
+  dead.type = options.queue_type;
+  declare_queue_named(client, kDeadQueue, dead);
+  client.bind_queue(s(kDeadQueue), s(kDeadExchange), "");
+
+  declare_queue_named(client, kResultsQueue, work_queue_args(options));
+  client.bind_queue(s(kResultsQueue), s(kResultsExchange), s(kResultsRoutingKey));
+}
+
+void declare_region(Client& client, const std::string& region, const TopologyOptions& options) {
+  if (region.empty()) throw std::invalid_argument("declare_region: empty region");
+  client.declare_exchange(s(kExecExchange), "direct");
+  const std::string queue = exec_queue(region);
+  declare_queue_named(client, queue, work_queue_args(options));
+  client.bind_queue(queue, s(kExecExchange), region);
+}
+
+}  // namespace beacon::amqp

@@ -1,0 +1,90 @@
+#include <beacon/amqp/topology.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace beacon::amqp {
+namespace {
+
+// Sets (or unsets, for nullptr) a variable for one test and restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(Topology, Names) {
+  EXPECT_EQ(exec_queue("eu-west"), "beacon.exec.eu-west");
+  EXPECT_EQ(kExecExchange, "beacon.exec");
+  EXPECT_EQ(kResultsExchange, "beacon.results");
+  EXPECT_EQ(kResultsQueue, "beacon.results");
+  EXPECT_EQ(kResultsRoutingKey, "result");
+  EXPECT_EQ(kDeadExchange, "beacon.dead");
+  EXPECT_EQ(kDeadQueue, "beacon.dead");
+  EXPECT_EQ(kControlExchange, "beacon.control");
+  EXPECT_EQ(kReasonHeader, "x-beacon-reason");
+  EXPECT_EQ(kSourceQueueHeader, "x-beacon-source-queue");
+}
+
+TEST(TopologyOptionsFromEnv, DefaultsToQuorumWithLimitFive) {
+  ScopedEnv type("BEACON_QUEUE_TYPE", nullptr);
+  ScopedEnv limit("BEACON_DELIVERY_LIMIT", nullptr);
+  const TopologyOptions o = topology_options_from_env();
+  EXPECT_EQ(o.queue_type, "quorum");
+  EXPECT_EQ(o.delivery_limit, 5);
+}
+
+TEST(TopologyOptionsFromEnv, ReadsBothVariables) {
+  ScopedEnv type("BEACON_QUEUE_TYPE", "classic");
+  ScopedEnv limit("BEACON_DELIVERY_LIMIT", "12");
+  const TopologyOptions o = topology_options_from_env();
+  EXPECT_EQ(o.queue_type, "classic");
+  EXPECT_EQ(o.delivery_limit, 12);
+}
+
+TEST(TopologyOptionsFromEnv, EmptyMeansUnset) {
+  ScopedEnv type("BEACON_QUEUE_TYPE", "");
+  ScopedEnv limit("BEACON_DELIVERY_LIMIT", "");
+  EXPECT_EQ(topology_options_from_env().queue_type, "quorum");
+}
+
+TEST(TopologyOptionsFromEnv, RejectsUnknownQueueType) {
+  ScopedEnv type("BEACON_QUEUE_TYPE", "stream");
+  ScopedEnv limit("BEACON_DELIVERY_LIMIT", nullptr);
+  try {
+    topology_options_from_env();
+    FAIL() << "accepted stream";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("BEACON_QUEUE_TYPE"), std::string::npos);
+  }
+}
+
+TEST(TopologyOptionsFromEnv, RejectsBadDeliveryLimit) {
+  ScopedEnv type("BEACON_QUEUE_TYPE", nullptr);
+  for (const char* bad : {"-1", "five", "5x", "99999999999"}) {
+    ScopedEnv limit("BEACON_DELIVERY_LIMIT", bad);
+    EXPECT_THROW(topology_options_from_env(), std::invalid_argument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace beacon::amqp
