@@ -1,0 +1,33 @@
+#pragma once
+// Publishes execution messages with publisher confirms, in batches (one
+// confirm round trip per batch, not per message). A message counts as
+// enqueued only when the broker confirmed it; nacked or returned ones are
+// published again, and a lost connection is re-opened with backoff and the
+// unconfirmed part of the batch re-published. Duplicates this may create
+// are harmless: the worker's preflight and the progress-writer's state
+// machine absorb them.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <beacon/core/messages.hpp>
+
+namespace beacon::producer {
+
+struct EnqueueOptions {
+  std::string amqp_url;
+  std::size_t batch = 1000;
+  int max_rounds = 8;  // attempts per batch before giving up on its unconfirmed messages
+};
+
+struct EnqueueResult {
+  std::size_t confirmed = 0;
+  std::size_t unconfirmed = 0;
+};
+
+// Declares the topology for `regions`, then publishes. Throws amqp::AmqpError
+// when the broker cannot be reached at all.
+EnqueueResult enqueue_all(const EnqueueOptions& options, const std::vector<std::string>& regions,
+                          const std::vector<ExecutionMessage>& messages);
+
+}  // namespace beacon::producer

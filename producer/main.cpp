@@ -1,0 +1,70 @@
+// beacon-producer: registers jobs, enqueues their executions and reads
+// progress back from Postgres. Thin dispatch; one file per subcommand.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include <beacon/core/errors.hpp>
+#include <beacon/core/logging.hpp>
+#include <beacon/db/connect.hpp>
+
+#include "commands.hpp"
+
+namespace {
+
+constexpr const char* kHelp = R"(usage: beacon-producer COMMAND [args]
+
+commands:
+  migrate                      apply migrations/ in order (idempotent, safe concurrently)
+  submit SPEC.json [--job-id ID]
+                               register the job and enqueue one message per execution;
+                               re-submitting a job id enqueues only what is not completed
+  status [JOB_ID] [--json] [--watch] [--by question|region|model] [--matrix] [--interval-s S]
+                               progress; without JOB_ID, the recent jobs
+  cancel JOB_ID                mark the job cancelled; workers drop its queued messages
+  export JOB_ID [--status S]   one JSON line per execution (responses.jsonl)
+  report JOB_ID [--json]       cross-region comparison: refusal rates, answer length, divergence
+
+exit codes: 0 ok, 2 bad input or unknown job, 3 broker or database unreachable,
+            4 submit: messages left unconfirmed by the broker
+
+environment:
+  BEACON_DATABASE_URL   libpq URL of the database (required)
+  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
+  BEACON_QUEUE_TYPE     quorum (default) or classic, as the workers use
+  BEACON_MIGRATIONS_DIR where migrate finds the .sql files (default: found next to the binary or source)
+Run `beacon-producer COMMAND --help` for a command's options.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace beacon;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::cout << kHelp;
+    return argc < 2 ? producer::kExitBadInput : 0;
+  }
+  setup_logging("producer", LogFormat::text, "warn");
+  std::string cmd = argv[1];
+  try {
+    if (cmd == "migrate") return producer::migrate(argc, argv);
+    if (cmd == "submit") return producer::submit(argc, argv);
+    if (cmd == "status") return producer::status(argc, argv);
+    if (cmd == "cancel") return producer::cancel(argc, argv);
+    if (cmd == "export") return producer::export_rows(argc, argv);
+    if (cmd == "report") return producer::report(argc, argv);
+    std::fprintf(stderr, "beacon-producer: unknown command '%s' (see --help)\n", cmd.c_str());
+    return producer::kExitBadInput;
+  } catch (const SpecError& e) {
+    std::fprintf(stderr, "beacon-producer %s: invalid spec: %s\n", cmd.c_str(), e.what());
+    return producer::kExitBadInput;
+  } catch (const BadInput& e) {
+    std::fprintf(stderr, "beacon-producer %s: %s\n", cmd.c_str(), e.what());
+    return producer::kExitBadInput;
+  } catch (const db::DatabaseUnavailable& e) {
+    std::fprintf(stderr, "beacon-producer %s: database unreachable: %s\n", cmd.c_str(), e.what());
+    return producer::kExitUnreachable;
+  }
+}

@@ -1,0 +1,145 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <beacon/core/cli.hpp>
+#include <beacon/db/connect.hpp>
+#include <beacon/db/progress_queries.hpp>
+#include <beacon/views/status_text.hpp>
+
+#include "commands.hpp"
+
+namespace beacon::producer {
+namespace {
+
+views::Counts to_counts(std::int64_t total, std::int64_t pending, std::int64_t running, std::int64_t completed,
+                        std::int64_t failed, std::int64_t cancelled, std::int64_t refused) {
+  views::Counts c;
+  c.total = total;
+  c.pending = pending;
+  c.running = running;
+  c.completed = completed;
+  c.failed = failed;
+  c.cancelled = cancelled;
+  c.refused = refused;
+  return c;
+}
+
+struct Snapshot {
+  views::JobSummary job;
+  std::vector<views::GroupRow> groups;
+  bool finished = false;
+};
+
+std::optional<Snapshot> load(pqxx::connection& conn, const std::string& job_id, db::Group by) {
+  auto p = db::load_job(conn, job_id);
+  if (!p) return std::nullopt;
+  Snapshot s;
+  s.finished = p->finished();
+  s.job.job_id = p->job_id;
+  s.job.status = p->status;
+  s.job.created_at = p->created_at;
+  s.job.elapsed_s = p->elapsed_s;
+  s.job.eta_s = p->eta_s;
+  std::int64_t refused = 0;
+  for (const auto& g : db::load_groups(conn, job_id, by)) {
+    views::GroupRow row;
+    row.group = g.group;
+    row.counts = to_counts(g.total, g.pending, g.running, g.completed, g.failed, g.cancelled, g.refused);
+    row.mean_latency_ms = g.mean_latency_ms;
+    row.p95_latency_ms = g.p95_latency_ms;
+    refused += g.refused;
+    s.groups.push_back(std::move(row));
+  }
+  s.job.counts = to_counts(p->total, p->pending, p->running, p->completed, p->failed, p->cancelled, refused);
+  return s;
+}
+
+const char* group_title(db::Group g) {
+  switch (g) {
+    case db::Group::question: return "questions";
+    case db::Group::region: return "regions";
+    case db::Group::model: return "models";
+  }
+  return "questions";
+}
+
+std::string one_line(const views::JobSummary& j) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s %s %ld/%ld (%.1f%%) completed %ld failed %ld running %ld", j.job_id.c_str(),
+                j.status.c_str(), j.counts.done(), j.counts.total, j.counts.percent(), j.counts.completed,
+                j.counts.failed, j.counts.running);
+  std::string line = buf;
+  if (j.eta_s) line += " ETA " + views::format_duration(*j.eta_s);
+  return line + "\n";
+}
+
+}  // namespace
+
+int status(int argc, char** argv) {
+  CliArgs args(argc, argv, 2, {"--by", "--interval-s"}, {"--json", "--watch", "--help"});
+  if (args.has("--help") || args.positionals().size() != 1) {
+    std::cout << "usage: beacon-producer status JOB_ID [--json] [--watch] [--by question|region|model]\n"
+                 "                             [--interval-s S]\n"
+                 "Progress read from Postgres: totals, percent, elapsed, ETA and a line per question\n"
+                 "(✅ done · ❌ done with failures · ⏳ in progress · ⏸️ not started).\n"
+                 "  --watch       refresh until the job is finished, then print the final table and exit;\n"
+                 "                redraws in place on a terminal, prints one line per refresh otherwise\n"
+                 "  --by G        group lines by question (default), region or model\n"
+                 "  --json        one JSON object (with --watch: one per refresh)\n"
+                 "  --interval-s  seconds between refreshes with --watch (default 1)\n"
+                 "exit codes: 0 ok, 2 unknown job, 3 database unreachable\n";
+    return args.has("--help") ? kExitOk : kExitBadInput;
+  }
+  auto job_id = args.positionals()[0];
+  auto by_name = args.get_or("--by", "question");
+  db::Group by = by_name == "region" ? db::Group::region : by_name == "model" ? db::Group::model : db::Group::question;
+  if (by_name != "question" && by_name != "region" && by_name != "model")
+    throw BadInput("--by must be question, region or model");
+  auto interval = std::chrono::seconds(args.get_int("--interval-s", 1, 1, 3600));
+  bool json = args.has("--json");
+  bool tty = isatty(STDOUT_FILENO);
+  auto url = env_or("BEACON_DATABASE_URL", "");
+  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
+  auto conn = db::connect(url);
+
+  auto render = [&](const Snapshot& s) {
+    return json ? views::render_status_json(s.job, s.groups, group_title(by))
+                : views::render_status(s.job, s.groups, group_title(by));
+  };
+  auto snap = load(*conn, job_id, by);
+  if (!snap) {
+    std::fprintf(stderr, "beacon-producer status: unknown job '%s'\n", job_id.c_str());
+    return kExitBadInput;
+  }
+  if (!args.has("--watch")) {
+    std::cout << render(*snap) << std::flush;
+    return kExitOk;
+  }
+  while (true) {
+    if (json) std::cout << render(*snap);
+    else if (tty) std::cout << "\033[H\033[2J" << render(*snap);  // redraw in place
+    else if (!snap->finished) std::cout << one_line(snap->job);
+    std::cout << std::flush;
+    if (snap->finished) break;
+    std::this_thread::sleep_for(interval);
+    try {
+      snap = load(*conn, job_id, by);
+    } catch (const std::exception& e) {
+      // A database restart while watching: say so and keep watching.
+      std::fprintf(stderr, "status: database read failed (%s); retrying\n", e.what());
+      try {
+        conn = db::connect(url);
+      } catch (const db::DatabaseUnavailable&) {
+      }
+      continue;
+    }
+    if (!snap) return kExitBadInput;
+  }
+  if (!json && !tty) std::cout << render(*snap) << std::flush;
+  return kExitOk;
+}
+
+}  // namespace beacon::producer

@@ -1,0 +1,26 @@
+#pragma once
+// beacon-progress-writer: consumes beacon.results and applies events to
+// Postgres in batches. Guarantee: "acks after commit" — a result event is
+// acknowledged to RabbitMQ only after the transaction that applied it has
+// committed (or after it was dead-lettered with a confirmed publish), so a
+// crash at any point loses nothing; replays are harmless because the store
+// applies each transition at most once.
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace beacon {
+
+struct WriterOptions {
+  std::string amqp_url;
+  std::string database_url;
+  std::size_t batch_max = 500;                      // events per transaction at most
+  std::chrono::milliseconds batch_wait{100};        // oldest event waits at most this long
+  std::chrono::seconds drain_timeout{30};           // SIGTERM: time to finish the batch
+  std::string metrics_addr;                         // empty: no metrics server
+};
+
+// Runs until SIGTERM/SIGINT; returns the process exit code.
+int run_progress_writer(const WriterOptions& options);
+
+}  // namespace beacon

@@ -1,0 +1,84 @@
+// beacon-worker: thin main; the loop lives in worker.cpp.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <beacon/core/cli.hpp>
+#include <beacon/core/ids.hpp>
+#include <beacon/core/logging.hpp>
+#include <beacon/core/stop_signal.hpp>
+
+#include "worker.hpp"
+
+namespace {
+
+constexpr const char* kHelp = R"(usage: beacon-worker --region REGION [options]
+
+Consumes beacon.exec.REGION, calls the inference endpoint configured for the
+region and the message's model, and publishes started / completed / failed
+events. Acks a message only after its terminal event is confirmed by the
+broker. Runs until SIGTERM or SIGINT: then stops taking messages, lets
+in-flight requests finish (up to --drain-timeout-s), requeues the rest and
+exits 0. Run as many per region as the endpoints can keep busy.
+
+options:
+  --region R            region whose queue to consume (required)
+  --concurrency N       messages held and requests in flight at once (default 32)
+  --endpoints FILE      endpoint file (env BEACON_ENDPOINTS)
+  --worker-id ID        name in events and logs (default HOST-PID)
+  --drain-timeout-s S   on SIGTERM, time for in-flight requests (default 60)
+  --metrics-addr H:P    serve /metrics, /healthz, /readyz (env BEACON_METRICS_ADDR)
+  --log-format F        text (default) or json
+  --log-level L         trace, debug, info (default), warn, error
+  --help                this text
+
+environment:
+  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
+  BEACON_DATABASE_URL   optional: lets the worker skip redelivered messages whose
+                        execution is already completed (no second GPU call)
+  BEACON_ENDPOINTS      endpoint file, when --endpoints is not given
+  BEACON_QUEUE_TYPE     quorum (default) or classic
+  API keys              read from the variables named by api_key_env in the endpoint file
+)";
+
+std::string default_worker_id() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace beacon;
+  try {
+    CliArgs args(argc, argv, 1,
+                 {"--region", "--concurrency", "--endpoints", "--worker-id", "--drain-timeout-s", "--metrics-addr",
+                  "--log-format", "--log-level"},
+                 {"--help"});
+    if (args.has("--help")) {
+      std::cout << kHelp;
+      return 0;
+    }
+    setup_logging("worker", args.get_or("--log-format", "text") == "json" ? LogFormat::json : LogFormat::text,
+                  args.get_or("--log-level", "info"));
+    WorkerOptions o;
+    o.region = args.get_or("--region", "");
+    if (o.region.empty()) throw BadInput("--region is required");
+    if (!is_valid_id(o.region)) throw BadInput("--region '" + o.region + "' does not match [A-Za-z0-9._:-]{1,128}");
+    o.concurrency = static_cast<int>(args.get_int("--concurrency", 32, 1, 10000));
+    o.endpoints_file = args.get_or("--endpoints", env_or("BEACON_ENDPOINTS", ""));
+    if (o.endpoints_file.empty()) throw BadInput("no endpoint file: give --endpoints or set BEACON_ENDPOINTS");
+    o.worker_id = args.get_or("--worker-id", default_worker_id());
+    o.drain_timeout = std::chrono::seconds(args.get_int("--drain-timeout-s", 60, 1, 3600));
+    o.metrics_addr = args.get_or("--metrics-addr", env_or("BEACON_METRICS_ADDR", ""));
+    o.amqp_url = env_or("BEACON_AMQP_URL", "amqp://guest:guest@localhost:5672");
+    o.database_url = env_or("BEACON_DATABASE_URL", "");
+    install_stop_signals();
+    return run_worker(o);
+  } catch (const BadInput& e) {
+    std::fprintf(stderr, "beacon-worker: %s\n", e.what());
+    return 2;
+  }
+}

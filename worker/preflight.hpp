@@ -1,0 +1,68 @@
+#pragma once
+// Preflight: the "pay the GPU once" check. Before inference, a message that
+// may already be done — a redelivery (the broker's `redelivered` flag) or a
+// re-submit (submission > 1) — is looked up in Postgres, read-only. A
+// completed execution is acked without calling the endpoint; a job that was
+// cancelled is dropped. First deliveries of a first submit skip the lookup
+// (they cannot be done yet) but still honour a cancelled job.
+//
+// Runs on its own thread with its own connection so the thread that owns the
+// AMQP connection never blocks on the database. When Postgres is unreachable
+// the verdict is `run`: a possible duplicate call costs money, a stalled
+// fleet costs more, and the progress-writer keeps the row exact either way.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <pqxx/connection>
+
+#include <beacon/core/mailbox.hpp>
+#include <beacon/core/messages.hpp>
+
+
+namespace beacon {
+
+enum class Verdict { run, already_completed, job_cancelled };
+
+struct PreflightItem {
+  std::uint64_t generation = 0;  // AMQP connection generation the tag belongs to
+  std::uint64_t tag = 0;
+  ExecutionMessage message;
+  bool redelivered = false;
+  Verdict verdict = Verdict::run;
+};
+
+class Preflight {
+ public:
+  // Empty database_url: no lookups, every verdict is `run`.
+  Preflight(std::string database_url, Mailbox<PreflightItem>& results);
+  ~Preflight();
+  void submit(PreflightItem item);
+  void stop();
+
+ private:
+  void loop();
+  Verdict decide(const PreflightItem& item);
+  bool job_cancelled(const std::string& job_id);
+  bool ensure_connection();
+
+  std::string database_url_;
+  Mailbox<PreflightItem>& results_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<PreflightItem> queue_;
+  bool stopping_ = false;
+  std::unique_ptr<pqxx::connection> db_;
+  std::chrono::steady_clock::time_point db_retry_after_{};
+  // job_id -> (cancelled?, when looked up); a few seconds stale at most.
+  std::map<std::string, std::pair<bool, std::chrono::steady_clock::time_point>> job_cache_;
+  std::thread thread_;
+};
+
+}  // namespace beacon

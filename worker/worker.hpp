@@ -1,0 +1,35 @@
+#pragma once
+// beacon-worker: consumes beacon.exec.<region>, calls the GPU endpoint
+// configured for (region, model), publishes started / completed / failed
+// events on beacon.results.
+//
+// Guarantee: at least once, acked after the terminal event is confirmed.
+// An execution message is acknowledged only after the broker confirmed the
+// completed/failed (or cancelled) event for it, so a worker killed at any
+// moment loses nothing: its unacked messages return to the queue. Duplicate
+// events are harmless (the progress-writer applies each transition once) and
+// duplicate GPU calls are avoided by the preflight check (preflight.hpp).
+//
+// Threads: this part's loop runs on the thread that owns the AMQP connection
+// (consume, publish, confirms, heartbeats); inference runs on an Asio thread;
+// the preflight check on a third. Results travel back through mailboxes.
+#include <chrono>
+#include <string>
+
+namespace beacon {
+
+struct WorkerOptions {
+  std::string region;
+  std::string worker_id;
+  std::string amqp_url;
+  std::string database_url;     // optional: enables the pay-once preflight
+  std::string endpoints_file;
+  int concurrency = 32;         // messages held at once (prefetch) = requests in flight at most
+  std::chrono::seconds drain_timeout{60};  // SIGTERM: time for in-flight requests to finish
+  std::string metrics_addr;
+};
+
+// Runs until SIGTERM/SIGINT; returns the exit code (2 bad configuration).
+int run_worker(const WorkerOptions& options);
+
+}  // namespace beacon
