@@ -1,0 +1,190 @@
+#include <beacon/infer/endpoints.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include <beacon/core/errors.hpp>
+#include <beacon/core/json.hpp>
+
+namespace beacon::infer {
+
+std::string_view to_string(Protocol p) { return p == Protocol::openai ? "openai" : "beacon"; }
+
+namespace {
+
+[[noreturn]] void fail(const std::string& where, const std::string& field, const std::string& what) {
+  throw BadInput(where + (field.empty() ? "" : "." + field) + ": " + what);
+}
+
+std::string get_str(const json::Value& v, const std::string& where, const std::string& field) {
+  if (!v.IsString()) fail(where, field, "must be a string");
+  return std::string(v.GetString(), v.GetStringLength());
+}
+
+double get_positive(const json::Value& v, const std::string& where, const std::string& field) {
+  if (!v.IsNumber()) fail(where, field, "must be a number");
+  double d = v.GetDouble();
+  if (!(d > 0) || !std::isfinite(d)) fail(where, field, "must be > 0");
+  return d;
+}
+
+template <typename Int>
+Int get_positive_int(const json::Value& v, const std::string& where, const std::string& field) {
+  if (!v.IsInt64() && !v.IsUint64()) fail(where, field, "must be an integer");
+  if (!v.IsInt64()) fail(where, field, "is too large");
+  const std::int64_t i = v.GetInt64();
+  if (i <= 0) fail(where, field, "must be > 0");
+  if (static_cast<std::uint64_t>(i) > static_cast<std::uint64_t>(std::numeric_limits<Int>::max())) {
+    fail(where, field, "is too large");
+  }
+  return static_cast<Int>(i);
+}
+
+// Applies the fields of one JSON object (the "defaults" or an entry) onto cfg.
+// Unknown fields are errors: a misspelt "timeout" silently ignored would be
+// a two-minute default nobody asked for.
+void apply(const json::Value& obj, EndpointConfig& cfg, const std::string& where, bool is_defaults) {
+  if (!obj.IsObject()) fail(where, "", "must be a JSON object");
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+    const std::string name(it->name.GetString(), it->name.GetStringLength());
+    const json::Value& v = it->value;
+    if (name == "region" || name == "url") {
+      if (is_defaults) fail(where, name, "belongs in each entry, not in defaults");
+      (name == "region" ? cfg.region : cfg.url) = get_str(v, where, name);
+    } else if (name == "model") {
+      cfg.model = get_str(v, where, name);
+      if (cfg.model.empty()) fail(where, name, "must not be empty (use \"*\" for any model)");
+    } else if (name == "protocol") {
+      std::string p = get_str(v, where, name);
+      if (p == "openai") {
+        cfg.protocol = Protocol::openai;
+      } else if (p == "beacon") {
+        cfg.protocol = Protocol::beacon;
+      } else {
+        fail(where, name, "unknown protocol '" + p + "' (expected openai or beacon)");
+      }
+    } else if (name == "served_model") {
+      cfg.served_model = get_str(v, where, name);
+    } else if (name == "api_key_env") {
+      cfg.api_key_env = get_str(v, where, name);
+    } else if (name == "ca_file") {
+      cfg.ca_file = get_str(v, where, name);
+    } else if (name == "timeout_s") {
+      cfg.timeout_s = get_positive(v, where, name);
+    } else if (name == "connect_timeout_s") {
+      cfg.connect_timeout_s = get_positive(v, where, name);
+    } else if (name == "circuit_open_s") {
+      cfg.circuit_open_s = get_positive(v, where, name);
+    } else if (name == "max_in_flight") {
+      cfg.max_in_flight = get_positive_int<int>(v, where, name);
+    } else if (name == "max_attempts") {
+      cfg.max_attempts = get_positive_int<int>(v, where, name);
+    } else if (name == "backoff_initial_ms") {
+      cfg.backoff_initial_ms = get_positive_int<int>(v, where, name);
+    } else if (name == "backoff_max_ms") {
+      cfg.backoff_max_ms = get_positive_int<int>(v, where, name);
+    } else if (name == "circuit_failure_threshold") {
+      cfg.circuit_failure_threshold = get_positive_int<int>(v, where, name);
+    } else if (name == "max_response_bytes") {
+      cfg.max_response_bytes = get_positive_int<std::size_t>(v, where, name);
+    } else {
+      fail(where, name, "unknown field");
+    }
+  }
+}
+
+// Checks that need the merged entry (defaults + own fields).
+void finish(EndpointConfig& cfg, const std::string& where) {
+  if (cfg.region.empty()) fail(where, "region", "missing");
+  if (cfg.url.empty()) fail(where, "url", "missing");
+  try {
+    cfg.parsed_url = parse_url(cfg.url);
+  } catch (const BadInput& e) {
+    fail(where, "url", e.what());  // parse_url never repeats credentials
+  }
+  if (cfg.backoff_max_ms < cfg.backoff_initial_ms) {
+    fail(where, "backoff_max_ms", "must be >= backoff_initial_ms");
+  }
+  if (!cfg.ca_file.empty()) {
+    if (!cfg.parsed_url.tls()) fail(where, "ca_file", "given for an http:// URL");
+    std::ifstream f(cfg.ca_file);
+    if (!f) fail(where, "ca_file", "cannot read '" + cfg.ca_file + "'");
+  }
+  if (!cfg.api_key_env.empty()) {
+    const char* value = std::getenv(cfg.api_key_env.c_str());
+    // Only the variable's name goes into the message, never its value.
+    if (value == nullptr || *value == '\0') {
+      fail(where, "api_key_env", "environment variable " + cfg.api_key_env + " is not set");
+    }
+    cfg.api_key = value;
+  }
+}
+
+}  // namespace
+
+EndpointTable EndpointTable::parse(std::string_view text) {
+  json::Document doc = json::parse(text);  // "invalid JSON at offset N: ..."
+  if (!doc.IsObject()) throw BadInput("must be a JSON object");
+
+  EndpointConfig defaults;
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    std::string_view name(it->name.GetString(), it->name.GetStringLength());
+    if (name != "defaults" && name != "endpoints") fail(std::string(name), "", "unknown top-level field");
+  }
+  if (auto it = doc.FindMember("defaults"); it != doc.MemberEnd()) apply(it->value, defaults, "defaults", true);
+
+  auto list = doc.FindMember("endpoints");
+  if (list == doc.MemberEnd() || !list->value.IsArray()) fail("endpoints", "", "missing or not an array");
+  if (list->value.Empty()) fail("endpoints", "", "is empty");
+
+  EndpointTable table;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (rapidjson::SizeType i = 0; i < list->value.Size(); ++i) {
+    const std::string where = "endpoints[" + std::to_string(i) + "]";
+    EndpointConfig cfg = defaults;
+    apply(list->value[i], cfg, where, false);
+    finish(cfg, where);
+    cfg.index = i;
+    if (!seen.emplace(cfg.region, cfg.model).second) {
+      fail(where, "", "duplicate entry for region '" + cfg.region + "' and model '" + cfg.model + "'");
+    }
+    table.entries_.push_back(std::move(cfg));
+  }
+  return table;
+}
+
+EndpointTable EndpointTable::load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BadInput("endpoint file " + path + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return parse(text.str());
+  } catch (const BadInput& e) {
+    throw BadInput("endpoint file " + path + ": " + e.what());
+  }
+}
+
+const EndpointConfig* EndpointTable::find(std::string_view region, std::string_view model) const {
+  const EndpointConfig* any = nullptr;
+  for (const auto& e : entries_) {
+    if (e.region != region) continue;
+    if (e.model == model) return &e;
+    if (e.model == "*") any = &e;
+  }
+  return any;
+}
+
+bool EndpointTable::has_region(std::string_view region) const {
+  for (const auto& e : entries_) {
+    if (e.region == region) return true;
+  }
+  return false;
+}
+
+}  // namespace beacon::infer

@@ -1,0 +1,65 @@
+#pragma once
+// The endpoint file of SPEC.md: which GPU endpoint serves which (region, model).
+//
+//   {"defaults": {...any entry field but region/url...},
+//    "endpoints": [{"region": "us-east", "model": "*", "url": "http://gpu:8000/v1"}, ...]}
+//
+// Every entry starts from the built-in defaults below, then the file's
+// "defaults" object, then its own fields. Loading validates everything once,
+// so a worker refuses to start on a bad file instead of failing message by
+// message; errors are BadInput naming the entry and field ("endpoints[2].url: ...").
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <beacon/infer/url.hpp>
+
+namespace beacon::infer {
+
+enum class Protocol { openai, beacon };
+std::string_view to_string(Protocol p);
+
+struct EndpointConfig {
+  std::string region;
+  std::string model = "*";  // "*" = any model
+  std::string url;          // as written in the file (may carry credentials: never log it)
+  Url parsed_url;           // `url` split; use parsed_url.redacted() for logs and receipts
+  Protocol protocol = Protocol::openai;
+  std::string served_model;  // name sent to the server; empty = the job's model id
+  std::string api_key_env;   // name of the variable holding the bearer token
+  std::string api_key;       // its value, read at load. A secret: never log, never print.
+  std::string ca_file;       // PEM CAs to trust for https; empty = system store
+  double timeout_s = 120;          // whole attempt, redirects included
+  double connect_timeout_s = 90;   // generous: GPU endpoints cold-start for a minute or more
+  int max_in_flight = 64;          // open requests from this process to this endpoint
+  int max_attempts = 8;
+  int backoff_initial_ms = 500;
+  int backoff_max_ms = 30000;      // also caps a server's Retry-After (see retry.hpp)
+  int circuit_failure_threshold = 5;
+  double circuit_open_s = 10;
+  std::size_t max_response_bytes = 4 * 1024 * 1024;
+
+  // Index in the file's "endpoints" array: identifies the entry in stats and errors.
+  std::size_t index = 0;
+};
+
+class EndpointTable {
+ public:
+  EndpointTable() = default;
+  // Throws BadInput("endpoint file PATH: ...") when unreadable or invalid.
+  static EndpointTable load_file(const std::string& path);
+  // Throws BadInput naming the entry index and field.
+  static EndpointTable parse(std::string_view text);
+
+  // Most specific wins: an entry for exactly `model` beats the region's "*" entry.
+  // nullptr when the region has neither.
+  const EndpointConfig* find(std::string_view region, std::string_view model) const;
+  bool has_region(std::string_view region) const;
+  const std::vector<EndpointConfig>& entries() const { return entries_; }
+
+ private:
+  std::vector<EndpointConfig> entries_;
+};
+
+}  // namespace beacon::infer

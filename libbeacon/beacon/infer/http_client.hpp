@@ -1,0 +1,120 @@
+#pragma once
+// Asynchronous HTTP/1.1 client for inference endpoints, on Boost.Asio/Beast
+// coroutines: no thread per request, any number of requests in flight on one
+// strand.
+//
+//  * http and https; TLS always verifies the certificate chain and the host
+//    name (tls.hpp), sends SNI, trusts the system store or a given ca_file.
+//  * Keep-alive: connections go back to a per host:port:trust idle pool and
+//    are reused. A reused connection that turns out to be closed by the server
+//    before any response byte arrived is replaced once by a fresh one.
+//  * Timeouts: connect_timeout covers resolve + TCP connect + TLS handshake;
+//    total_timeout covers the whole request, redirects included.
+//  * The body is read up to max_response_bytes; more is error "oversized".
+//  * Redirects: 303 is followed with GET (no body), 307/308 with the same
+//    method and body, at most max_redirects hops, to any host (Modal answers a
+//    request running past 150 s with 303 to a result URL that blocks until
+//    done). The Authorization header is kept only while the target stays on
+//    the original host or a subdomain of it, and never on an https → http
+//    downgrade (as curl and Go do).
+//  * Other 3xx and every 4xx/5xx are returned as responses; deciding what
+//    they mean is the retry policy's job.
+//
+// Thread-safety: construct with a strand (or an io_context run by one thread)
+// and start requests only on it; all I/O and the pool live there.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include <beacon/infer/asio.hpp>
+#include <beacon/infer/cancellation.hpp>
+#include <beacon/infer/connection.hpp>
+#include <beacon/infer/url.hpp>
+
+namespace beacon::infer {
+
+namespace detail {
+struct HttpCall;
+struct HttpExchange;
+}  // namespace detail
+
+struct HttpRequest {
+  std::string method = "POST";
+  Url url;
+  std::string body;
+  std::string content_type = "application/json";
+  std::string authorization;  // whole header value ("Bearer ..."), empty for none. A secret: never logged.
+};
+
+struct HttpOptions {
+  std::chrono::milliseconds connect_timeout{90'000};
+  std::chrono::milliseconds total_timeout{120'000};
+  std::size_t max_response_bytes = 4 * 1024 * 1024;
+  std::string ca_file;  // empty: the system CA store
+  int max_redirects = 5;
+  std::size_t max_idle_connections = 64;  // per host:port:trust
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names; repeated headers joined with ", "
+};
+
+struct HttpError {
+  // connect: no connection (DNS, refused, connect or handshake timed out); the
+  //          request was never sent.
+  // timeout: total_timeout passed after the request was sent.
+  // tls:     certificate or TLS protocol failure.
+  // reset:   connection closed or reset before the response was complete.
+  // oversized: body (or headers) larger than allowed.
+  // protocol: not HTTP, bad redirect, too many redirects.
+  // aborted: cancelled through the Cancellation passed in.
+  std::string kind;
+  std::string message;
+};
+
+using HttpResult = std::variant<HttpResponse, HttpError>;
+
+class HttpClient {
+ public:
+  explicit HttpClient(net::any_io_executor executor);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Awaited on the client's executor. Never throws. `cancel`, when given,
+  // ends the request early with kind "aborted".
+  net::awaitable<HttpResult> request(HttpRequest req, HttpOptions opt, Cancellation* cancel = nullptr);
+
+  // Callback form of request(); `done` runs on the client's executor.
+  void async_request(HttpRequest req, HttpOptions opt, std::function<void(HttpResult)> done);
+
+  std::size_t idle_connections() const { return pool_.idle_count(); }
+  // Connections opened so far (keep-alive works when this stays below the request count).
+  std::uint64_t connections_opened() const { return connections_opened_; }
+  // Closes idle connections (shutdown).
+  void close_idle() { pool_.close_all(); }
+
+ private:
+  using CallPtr = std::shared_ptr<detail::HttpCall>;
+  net::awaitable<HttpResult> follow(HttpRequest req, const HttpOptions& opt, const CallPtr& call);
+  net::awaitable<HttpResult> send_once(const HttpRequest& req, const HttpOptions& opt, const CallPtr& call);
+  net::awaitable<std::variant<std::shared_ptr<Connection>, HttpError>> connect(const Url& url, const HttpOptions& opt,
+                                                                             const CallPtr& call);
+  net::awaitable<detail::HttpExchange> exchange(const std::shared_ptr<Connection>& conn, const HttpRequest& req,
+                                                const HttpOptions& opt, const CallPtr& call);
+  std::shared_ptr<net::ssl::context> tls_context(const std::string& ca_file);
+
+  net::any_io_executor executor_;
+  ConnectionPool pool_;
+  std::map<std::string, std::shared_ptr<net::ssl::context>> tls_contexts_;  // by ca_file
+  std::uint64_t connections_opened_ = 0;
+};
+
+}  // namespace beacon::infer
