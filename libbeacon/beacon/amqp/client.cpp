@@ -199,7 +199,12 @@ void Client::channel_closed(std::uint16_t channel, std::uint16_t code, std::stri
   amqp_channel_close_ok_t ok{};
   const int rc = amqp_send_method(conn_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
   release(channel);
-  if (channel == kTopologyChannel && rc == AMQP_STATUS_OK) {
+  if (rc != AMQP_STATUS_OK) {
+    lost("amqp: channel " + std::to_string(channel) + " closed by broker (" +
+             std::to_string(code) + " " + reason + "), then the connection failed",
+         rc);
+  }
+  if (channel == kTopologyChannel) {
     // Only the declare channel died; it is reopened by the next declare.
     topology_channel_open_ = false;
     throw ChannelClosed(channel, code, std::move(reason));

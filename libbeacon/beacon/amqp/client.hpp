@@ -26,6 +26,13 @@
 // consumers are idempotent), and delivery tags of that connection are void:
 // acks for them must be dropped — compare Delivery::generation with
 // generation(). connect() may then be called again on the same object.
+// ChannelClosed thrown by a consuming or publishing call (consume, poll,
+// wait_for_confirms, ...) ends the session the same way: connected() is
+// false afterwards. Thrown by a topology call, it leaves the client usable.
+//
+// Batch publishers: call poll(0ms) every few hundred publishes (or publish in
+// batches with wait_for_confirms) so confirms are read as they come rather
+// than piling up in the socket.
 #include <beacon/amqp/body_assembler.hpp>
 #include <beacon/amqp/confirm_tracker.hpp>
 #include <beacon/amqp/headers.hpp>
@@ -114,7 +121,8 @@ class Client {
   void close() noexcept;
   // The broker sent connection.blocked (resource alarm): publishes will stall.
   bool blocked() const { return blocked_; }
-  const AmqpUrl& url() const { return url_; }
+  // The broker address for logs: amqp://user:***@host:port/vhost.
+  std::string redacted_url() const { return url_.redacted(); }
 
   // Topology, on channel 3. Declares are idempotent; a declare that
   // conflicts with what exists throws ChannelClosed (406) and leaves the
@@ -167,6 +175,7 @@ class Client {
   // ok = false). Throws Timeout if some are still unconfirmed at `deadline`;
   // the ones resolved so far then stay available from take_confirms().
   // Deliveries that arrive meanwhile are kept for take_delivery().
+  // On ConnectionLost, too, the confirms resolved before the loss stay there.
   std::vector<Confirm> wait_for_confirms(std::chrono::steady_clock::time_point deadline);
 
  private:

@@ -81,7 +81,9 @@ TEST_F(TopologyTest, RegionQueueDeadLettersToBeaconDead) {
   const auto dead = testing::receive(*client, 1, 10s);
   ASSERT_EQ(dead.size(), 1u) << "rejected message did not reach beacon.dead";
   EXPECT_EQ(dead[0].body, "not json");
-  EXPECT_EQ(dead[0].exchange, kExecExchange);
+  // Dead-lettering republishes through beacon.dead and keeps the routing key.
+  EXPECT_EQ(dead[0].exchange, kDeadExchange);
+  EXPECT_EQ(dead[0].routing_key, region);
   client->ack(dead[0].tag);
 }
 
