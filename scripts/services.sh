@@ -45,7 +45,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 PG_BIN=${BEACON_PG_BIN:-/usr/lib/postgresql/15/bin}
 RMQ_BIN=${BEACON_RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
-TIMEOUT=${BEACON_SERVICES_TIMEOUT:-60}   # seconds to wait for each server to become ready
+TIMEOUT=${BEACON_SERVICES_TIMEOUT:-120}  # seconds to wait for each server to become ready
 PG_USER_NAME=beacon
 # Debian's python3 (the ports helper needs nothing else); avoids slow pyenv shims.
 PY=/usr/bin/python3
@@ -67,7 +67,14 @@ CMD=${1:-}
 case "$CMD" in -h|--help|help) usage ;; esac
 if [[ "$CMD" != free-port ]]; then
   DIR=${2:-$REPO_ROOT/.run/services}
-  mkdir -p "$DIR"
+  if [[ ! -d "$DIR" ]]; then
+    case "$CMD" in
+      stop|clean) echo "services: nothing in $DIR"; exit 0 ;;
+      status) echo "services: nothing in $DIR"; exit 1 ;;
+      restart-*) echo "services: ERROR: no services in $DIR; run: $0 start '$DIR'" >&2; exit 1 ;;
+    esac
+    mkdir -p "$DIR"
+  fi
   DIR=$(cd "$DIR" && pwd)
   chmod 755 "$DIR"
 else
@@ -96,7 +103,15 @@ as_user() {
 # ---------------------------------------------------------------- helpers
 now_ms() { date +%s%3N; }
 
-pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+# True if the process exists and is not a zombie (an exited child that its
+# parent, often init, has not reaped yet).
+pid_alive() {
+  [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null || return 1
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ "${stat%% *}" != Z ]]
+}
 
 read_pid() { [[ -s "$1" ]] && head -n1 "$1" | tr -dc '0-9' || true; }
 
@@ -403,9 +418,11 @@ rmq_start() {
 
 rmq_kill_leftovers() {
   [[ -n "$DATA" ]] || return 0
-  local pid
-  pid=$(read_pid "$(R)/launcher.pid"); pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
-  pid=$(rmq_epmd_pid); pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
+  local pid pids=()
+  for pid in "$(read_pid "$(R)/launcher.pid")" "$(rmq_epmd_pid)"; do
+    if pid_alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+  done
+  for pid in "${pids[@]}"; do wait_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true; done
   sweep_tagged "$DIR:rabbitmq"
 }
 

@@ -35,6 +35,23 @@ if [[ ! -f "$ROOT/CMakeLists.txt" ]]; then
   exit 1
 fi
 
+stop_services() {
+  local rc=$?
+  trap - EXIT INT TERM
+  step "stopping services"
+  # (waits for a start still running in the background: services.sh locks DIR)
+  "$SERVICES" stop "$SERVICES_DIR" || echo "test.sh: services stop failed" >&2
+  exit "$rc"
+}
+trap stop_services EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The services start in the background while the build runs.
+mkdir -p "$SERVICES_DIR"
+"$SERVICES" start "$SERVICES_DIR" >"$SERVICES_DIR/start.out" 2>&1 &
+services_job=$!
+
 step "configure + build ($BUILD_DIR)"
 if [[ "${BEACON_SKIP_BUILD:-0}" != 1 ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BEACON_BUILD_TYPE:-RelWithDebInfo}"
@@ -42,17 +59,13 @@ if [[ "${BEACON_SKIP_BUILD:-0}" != 1 ]]; then
 fi
 
 step "private services ($SERVICES_DIR)"
-stop_services() {
-  local rc=$?
-  trap - EXIT INT TERM
-  step "stopping services"
-  "$SERVICES" stop "$SERVICES_DIR" || echo "test.sh: services stop failed" >&2
-  exit "$rc"
-}
-trap stop_services EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-"$SERVICES" start "$SERVICES_DIR"
+services_rc=0
+wait "$services_job" || services_rc=$?
+cat "$SERVICES_DIR/start.out"
+if ((services_rc != 0)); then
+  echo "test.sh: could not start the services" >&2
+  exit 1
+fi
 # shellcheck disable=SC1091
 source "$SERVICES_DIR/env.sh"
 export BEACON_BUILD_DIR=$BUILD_DIR
