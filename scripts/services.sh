@@ -47,11 +47,19 @@ PG_BIN=${BEACON_PG_BIN:-/usr/lib/postgresql/15/bin}
 RMQ_BIN=${BEACON_RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
 TIMEOUT=${BEACON_SERVICES_TIMEOUT:-120}  # seconds to wait for each server to become ready
 PG_USER_NAME=beacon
+PG_PASSWORD=beacon
+PG_DB=beacon
 # Debian's python3 (the ports helper needs nothing else); avoids slow pyenv shims.
 PY=/usr/bin/python3
 [[ -x "$PY" ]] || PY=python3
-PG_PASSWORD=beacon
-PG_DB=beacon
+
+# Launcher for the servers: closes every inherited fd above 2 (a caller's pipes,
+# sockets or lock files must not be held open by a daemon, or e.g. ctest would
+# wait for them), writes its pid to the file named by $0 (unless "-"), then
+# execs the command, so the pid file names the real process.
+# shellcheck disable=SC2016
+LAUNCH='for fd in /proc/$$/fd/*; do fd=${fd##*/}; if ((fd > 2)); then eval "exec $fd>&-"; fi; done
+[[ $0 == - ]] || echo $$ >"$0"; exec "$@"'
 
 log() { printf 'services: %s\n' "$*"; }
 err() { printf 'services: ERROR: %s\n' "$*" >&2; }
@@ -63,8 +71,10 @@ usage() {
 }
 
 CMD=${1:-}
-[[ -n "$CMD" ]] || usage
-case "$CMD" in -h|--help|help) usage ;; esac
+case "$CMD" in
+  start|stop|restart-rabbitmq|restart-postgres|status|clean|free-port) ;;
+  *) usage ;;
+esac
 if [[ "$CMD" != free-port ]]; then
   DIR=${2:-$REPO_ROOT/.run/services}
   if [[ ! -d "$DIR" ]]; then
@@ -382,7 +392,7 @@ rmq_start() {
   t0=$(now_ms)
   rm -f "$r/rabbit.pid" "$r/epmd.pid" "$r/launcher.pid"
   # Our own epmd on a private port (so we never touch one on 4369).
-  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$r/epmd.pid" \
+  setsid bash -c "$LAUNCH" "$r/epmd.pid" \
     env BEACON_SVC_TAG="$DIR:rabbitmq" "${envs[@]}" \
     "${AS_RMQ[@]}" epmd -port "$EPMD_PORT" -address 127.0.0.1 \
     >>"$r/log/epmd.log" 2>&1 </dev/null 9>&- &
@@ -394,7 +404,7 @@ rmq_start() {
     fi
     sleep 0.05
   done
-  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$r/launcher.pid" \
+  setsid bash -c "$LAUNCH" "$r/launcher.pid" \
     env BEACON_SVC_TAG="$DIR:rabbitmq" "${envs[@]}" \
     "${AS_RMQ[@]}" "$RMQ_BIN/rabbitmq-server" \
     >>"$r/server.out" 2>&1 </dev/null 9>&- &
@@ -498,7 +508,7 @@ pg_start() {
   pg_kill_leftovers
   pg_init
   t0=$(now_ms)
-  if ! setsid -w env BEACON_SVC_TAG="$DIR:postgres" LANG=C LC_ALL=C \
+  if ! setsid -w bash -c "$LAUNCH" - env BEACON_SVC_TAG="$DIR:postgres" LANG=C LC_ALL=C \
        "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$p/data" -l "$p/postgres.log" -w -t "$TIMEOUT" start \
        >"$p/pg_ctl.out" 2>&1 </dev/null 9>&-; then
     err "postgres failed to start:"; cat "$p/pg_ctl.out" >&2; pg_log_tail; return 1
