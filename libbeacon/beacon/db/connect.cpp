@@ -1,0 +1,109 @@
+#include <beacon/db/connect.hpp>
+
+#include <libpq-fe.h>
+
+#include <map>
+
+#include <pqxx/except>
+
+#include <beacon/core/errors.hpp>
+
+namespace beacon::db {
+namespace {
+
+// The options libpq finds in `url`, keyword -> value (set ones only).
+std::map<std::string, std::string> parse_conninfo(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {
+    std::string reason = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+    throw BadInput("invalid database URL: " + reason);
+  }
+  std::map<std::string, std::string> set;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o)
+    if (o->val != nullptr) set[o->keyword] = o->val;
+  PQconninfoFree(options);
+  return set;
+}
+
+bool is_uri(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+std::string percent_encode(const std::string& v) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// A value in a "key=value" conninfo string: single-quoted, \ and ' escaped.
+std::string quote_conninfo(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string with_connect_defaults(const std::string& url, const ConnectOptions& options) {
+  const auto set = parse_conninfo(url);
+  std::map<std::string, std::string> add;
+  if (!set.contains("connect_timeout")) add["connect_timeout"] = std::to_string(options.connect_timeout_s);
+  if (!set.contains("application_name") && !options.application_name.empty())
+    add["application_name"] = options.application_name;
+
+  std::string out = url;
+  if (is_uri(url)) {
+    char sep = url.find('?') == std::string::npos ? '?' : '&';
+    for (const auto& [k, v] : add) {
+      out += sep + k + "=" + percent_encode(v);
+      sep = '&';
+    }
+  } else {
+    for (const auto& [k, v] : add) out += (out.empty() ? "" : " ") + k + "=" + quote_conninfo(v);
+  }
+  return out;
+}
+
+std::string describe_target(const std::string& url) {
+  std::map<std::string, std::string> set;
+  try {
+    set = parse_conninfo(url);
+  } catch (const BadInput&) {
+    return "(unparsable database URL)";
+  }
+  auto get = [&](const char* k, const char* fallback) {
+    auto it = set.find(k);
+    return it == set.end() || it->second.empty() ? std::string(fallback) : it->second;
+  };
+  return get("user", "(default user)") + "@" + get("host", "(default host)") + ":" + get("port", "5432") + "/" +
+         get("dbname", "(default database)");
+}
+
+std::unique_ptr<pqxx::connection> connect(const std::string& url, const ConnectOptions& options) {
+  const std::string conninfo = with_connect_defaults(url, options);
+  try {
+    return std::make_unique<pqxx::connection>(conninfo);
+  } catch (const pqxx::broken_connection& e) {
+    // libpq's message names host and port but never the password.
+    std::string reason = e.what();
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+    throw DatabaseUnavailable("cannot connect to Postgres at " + describe_target(url) + ": " + reason);
+  }
+}
+
+}  // namespace beacon::db

@@ -1,0 +1,129 @@
+#include <beacon/db/progress_queries.hpp>
+
+#include <stdexcept>
+
+#include <pqxx/except>
+#include <pqxx/pqxx>
+
+#include <beacon/db/connect.hpp>
+#include <beacon/db/sql_queries.hpp>
+#include <beacon/db/transaction.hpp>
+
+namespace beacon::db {
+namespace {
+
+template <class T>
+std::optional<T> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+
+std::string_view groups_query(Group g) {
+  switch (g) {
+    case Group::question: return sql::question_groups;
+    case Group::region: return sql::region_groups;
+    case Group::model: return sql::model_groups;
+  }
+  throw std::invalid_argument("unknown progress group");
+}
+
+ExecutionRow to_execution(const std::string& job_id, const pqxx::row& r) {
+  ExecutionRow x;
+  x.key = ExecutionKey{job_id, r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                       r[3].as<int>()};
+  const auto status = r[4].as<std::string>();
+  auto parsed = parse_exec_status(status);
+  if (!parsed) throw std::logic_error("executions.status holds an unknown value: " + status);
+  x.status = *parsed;
+  x.attempts = r[5].as<int>();
+  x.worker_id = opt<std::string>(r[6]);
+  x.output_json = opt<std::string>(r[7]);
+  if (auto c = opt<std::string>(r[8])) x.classification = parse_classification(*c);
+  x.receipt_json = opt<std::string>(r[9]);
+  x.error_json = opt<std::string>(r[10]);
+  x.latency_ms = opt<double>(r[11]);
+  x.prompt_tokens = opt<std::int64_t>(r[12]);
+  x.completion_tokens = opt<std::int64_t>(r[13]);
+  x.started_at = opt<std::string>(r[14]);
+  x.completed_at = opt<std::string>(r[15]);
+  x.updated_at = r[16].as<std::string>();
+  return x;
+}
+
+}  // namespace
+
+std::optional<JobProgress> load_job(pqxx::connection& conn, const std::string& job_id) {
+  return transact(conn, [&](pqxx::work& w) -> std::optional<JobProgress> {
+    const pqxx::result r = w.exec_params(std::string(sql::load_job), job_id);
+    if (r.empty()) return std::nullopt;
+    const pqxx::row row = r[0];
+    JobProgress p;
+    p.job_id = row[0].as<std::string>();
+    p.status = row[1].as<std::string>();
+    p.total = row[2].as<std::int64_t>();
+    p.pending = row[3].as<std::int64_t>();
+    p.running = row[4].as<std::int64_t>();
+    p.completed = row[5].as<std::int64_t>();
+    p.failed = row[6].as<std::int64_t>();
+    p.cancelled = row[7].as<std::int64_t>();
+    p.percent = row[8].as<double>();
+    p.created_at = row[9].as<std::string>();
+    p.started_at = opt<std::string>(row[10]);
+    p.finished_at = opt<std::string>(row[11]);
+    p.elapsed_s = row[12].as<double>();
+    p.eta_s = opt<double>(row[13]);
+    p.submissions = row[14].as<int>();
+    return p;
+  });
+}
+
+std::vector<GroupProgress> load_groups(pqxx::connection& conn, const std::string& job_id, Group group) {
+  return transact(conn, [&](pqxx::work& w) {
+    std::vector<GroupProgress> out;
+    for (const auto& row : w.exec_params(std::string(groups_query(group)), job_id)) {
+      GroupProgress g;
+      g.group = row[0].as<std::string>();
+      g.total = row[1].as<std::int64_t>();
+      g.pending = row[2].as<std::int64_t>();
+      g.running = row[3].as<std::int64_t>();
+      g.completed = row[4].as<std::int64_t>();
+      g.failed = row[5].as<std::int64_t>();
+      g.cancelled = row[6].as<std::int64_t>();
+      g.refused = row[7].as<std::int64_t>();
+      g.percent = row[8].as<double>();
+      g.mean_latency_ms = opt<double>(row[9]);
+      g.p95_latency_ms = opt<double>(row[10]);
+      out.push_back(std::move(g));
+    }
+    return out;
+  });
+}
+
+std::size_t for_each_execution(pqxx::connection& conn, const std::string& job_id,
+                               const std::function<void(const ExecutionRow&)>& fn, int page_size) {
+  if (page_size < 1) throw std::invalid_argument("for_each_execution: page_size must be positive");
+  try {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> t(conn);
+    std::size_t visited = 0;
+    std::string region, model, question;
+    int sample = -1;  // with '' above: a key below every real one
+    for (;;) {
+      const pqxx::result page =
+          t.exec_params(std::string(sql::executions_page), job_id, region, model, question, sample, page_size);
+      for (const auto& row : page) fn(to_execution(job_id, row));
+      visited += page.size();
+      if (page.size() < static_cast<std::size_t>(page_size)) break;
+      const pqxx::row last = page[page.size() - 1];
+      region = last[0].as<std::string>();
+      model = last[1].as<std::string>();
+      question = last[2].as<std::string>();
+      sample = last[3].as<int>();
+    }
+    t.commit();
+    return visited;
+  } catch (const pqxx::broken_connection& e) {
+    throw DatabaseUnavailable(std::string("connection to Postgres lost: ") + e.what());
+  }
+}
+
+}  // namespace beacon::db

@@ -1,0 +1,78 @@
+#pragma once
+// Read side for `beacon-producer status|export|report`: job and group
+// progress from the views of migrations/0002_views.sql, and every execution of
+// a job, streamed. Nothing here writes.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include <beacon/core/ids.hpp>
+#include <beacon/core/messages.hpp>
+#include <beacon/core/state_machine.hpp>
+
+namespace beacon::db {
+
+struct JobProgress {
+  std::string job_id;
+  std::string status;  // queued | running | completed | failed | cancelled
+  std::int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0, cancelled = 0;
+  double percent = 0;  // executions finished in any way, 0..100, 100 only when none is left
+  int submissions = 1;
+  std::string created_at;  // times: RFC 3339 UTC with milliseconds
+  std::optional<std::string> started_at, finished_at;
+  double elapsed_s = 0;  // since the first event (until finished_at); 0 before
+  // elapsed / (completed + failed) * (pending + running): the job's own rate.
+  // nullopt before the first finished execution, 0 once the job is finished.
+  std::optional<double> eta_s;
+
+  bool finished() const { return status == "completed" || status == "failed" || status == "cancelled"; }
+};
+
+// The job's progress from its maintained counters (no scan of executions);
+// nullopt when the job is unknown.
+std::optional<JobProgress> load_job(pqxx::connection& conn, const std::string& job_id);
+
+enum class Group { question, region, model };
+
+struct GroupProgress {
+  std::string group;  // the question id ("" for a job without questions), region or model id
+  std::int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0, cancelled = 0;
+  std::int64_t refused = 0;  // completed with classification "refused"
+  double percent = 0;
+  // Over completed executions; nullopt while there are none.
+  std::optional<double> mean_latency_ms, p95_latency_ms;
+};
+
+// One entry per question / region / model of the job: questions in the order
+// of the spec, regions and models by name. Empty for an unknown job.
+std::vector<GroupProgress> load_groups(pqxx::connection& conn, const std::string& job_id, Group group);
+
+struct ExecutionRow {
+  ExecutionKey key;
+  ExecStatus status = ExecStatus::pending;
+  int attempts = 0;
+  std::optional<std::string> worker_id;
+  // Stored JSON, as text: output {"text","classification","finish_reason","usage"},
+  // receipt {"endpoint","provider_id","http_status","latency_ms"[,"provider_receipt"]},
+  // error {"kind","message"}.
+  std::optional<std::string> output_json, receipt_json, error_json;
+  std::optional<Classification> classification;
+  std::optional<double> latency_ms;
+  std::optional<std::int64_t> prompt_tokens, completion_tokens;
+  std::optional<std::string> started_at, completed_at;  // RFC 3339 UTC
+  std::string updated_at;
+};
+
+// Calls `fn` for every execution of the job, in key order (region, model,
+// question, sample), reading `page_size` rows at a time, all from one
+// snapshot (a read-only REPEATABLE READ transaction). Memory stays bounded
+// whatever the job's size. Exceptions from `fn` stop the walk and propagate.
+// Returns the number of rows visited (0 for an unknown job).
+std::size_t for_each_execution(pqxx::connection& conn, const std::string& job_id,
+                               const std::function<void(const ExecutionRow&)>& fn, int page_size = 2000);
+
+}  // namespace beacon::db

@@ -1,0 +1,41 @@
+-- A re-submit (resume) of a job whose row the transaction has locked:
+--   * failed and cancelled executions go back to pending, and the counters
+--     move by exactly the rows that moved;
+--   * submissions + 1;
+--   * the status is recomputed with the cancel lifted (a re-submit is the
+--     user asking for the work again): `running` when an event was ever seen,
+--     `queued` before that, `completed` when every execution already is (then
+--     nothing is enqueued and finished_at is kept).
+-- Returns the new submission number, total and completed count.
+-- $1 job_id
+WITH reset_failed AS (
+  UPDATE executions
+  SET status = 'pending', completed_at = NULL, updated_at = now()
+  WHERE job_id = $1 AND status = 'failed'
+  RETURNING 1
+), reset_cancelled AS (
+  UPDATE executions
+  SET status = 'pending', completed_at = NULL, updated_at = now()
+  WHERE job_id = $1 AND status = 'cancelled'
+  RETURNING 1
+), moved AS (
+  SELECT (SELECT count(*) FROM reset_failed)::integer AS failed,
+         (SELECT count(*) FROM reset_cancelled)::integer AS cancelled
+), next AS (
+  SELECT j.job_id,
+         beacon_job_status(NULL, j.total, j.completed, j.failed - m.failed, j.cancelled - m.cancelled,
+                           j.started_at IS NOT NULL) AS status
+  FROM jobs j, moved m
+  WHERE j.job_id = $1
+)
+UPDATE jobs j
+SET submissions = j.submissions + 1,
+    failed = j.failed - m.failed,
+    cancelled = j.cancelled - m.cancelled,
+    status = n.status,
+    progress = beacon_job_progress(j.total, j.completed + j.failed - m.failed + j.cancelled - m.cancelled),
+    finished_at = CASE WHEN n.status IN ('completed', 'failed', 'cancelled') THEN j.finished_at END,
+    updated_at = now()
+FROM moved m, next n
+WHERE j.job_id = $1
+RETURNING j.submissions, j.total, j.completed
