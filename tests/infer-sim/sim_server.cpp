@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -243,6 +244,9 @@ SimServer::~SimServer() = default;
 void SimServer::start() {
   const SimOptions& o = impl_->options;
   if (!o.tls_cert.empty()) {
+    for (const auto& file : {o.tls_cert, o.tls_key}) {
+      if (!std::ifstream(file)) throw std::runtime_error("cannot read TLS file " + file);
+    }
     impl_->tls.emplace(ssl::context::tls_server);
     try {
       impl_->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
