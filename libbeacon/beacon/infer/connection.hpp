@@ -4,6 +4,7 @@
 // TCP and TLS handshake per inference.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,7 +28,8 @@ class Connection {
 
   net::awaitable<error_code> handshake();
   net::awaitable<error_code> write(Request& req);
-  net::awaitable<error_code> read(Parser& parser);
+  // Reads one response; a body larger than body_limit ends with http::error::body_limit.
+  net::awaitable<error_code> read(Parser& parser, std::uint64_t body_limit);
   // Closes the socket; a pending operation completes with operation_aborted.
   void close();
 

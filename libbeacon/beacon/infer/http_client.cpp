@@ -300,9 +300,8 @@ net::awaitable<HttpExchange> HttpClient::exchange(const std::shared_ptr<Connecti
   if (ex.ec) co_return ex;
 
   Connection::Parser parser;
-  parser.body_limit(opt.max_response_bytes);
   parser.header_limit(kHeaderLimit);
-  ex.ec = co_await conn->read(parser);
+  ex.ec = co_await conn->read(parser, opt.max_response_bytes);
   ex.got_bytes = parser.got_some();
   if (ex.ec) co_return ex;
 

@@ -43,7 +43,12 @@ struct HttpCall;
 struct HttpExchange;
 }  // namespace detail
 
+// HttpRequest and HttpOptions have a user-provided constructor on purpose:
+// GCC 12 destroys a brace-initialised *aggregate* temporary twice when it is
+// an argument in a co_await expression (`co_await c.request(req, {})` crashes
+// with a double free). Non-aggregates are not affected.
 struct HttpRequest {
+  HttpRequest() {}
   std::string method = "POST";
   Url url;
   std::string body;
@@ -52,6 +57,7 @@ struct HttpRequest {
 };
 
 struct HttpOptions {
+  HttpOptions() {}  // not an aggregate: see HttpRequest
   std::chrono::milliseconds connect_timeout{90'000};
   std::chrono::milliseconds total_timeout{120'000};
   std::size_t max_response_bytes = 4 * 1024 * 1024;
