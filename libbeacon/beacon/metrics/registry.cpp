@@ -185,7 +185,7 @@ std::string Registry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [name, f] : families_) {
-    out += "# HELP " + name + ' ' + escape_help(f.help) + '\n';
+    out += "# HELP " + name + (f.help.empty() ? std::string() : ' ' + escape_help(f.help)) + '\n';
     switch (f.type) {
       case Type::counter:
         out += "# TYPE " + name + " counter\n";

@@ -96,6 +96,12 @@ TEST(Registry, GaugeMovesBothWays) {
   EXPECT_EQ(r.render(), "# HELP g h\n# TYPE g gauge\ng -1\n");
 }
 
+TEST(Registry, EmptyHelpHasNoTrailingSpace) {
+  Registry r;
+  r.counter("c_total", "").inc();
+  EXPECT_EQ(r.render(), "# HELP c_total\n# TYPE c_total counter\nc_total 1\n");
+}
+
 TEST(Registry, FormatsSpecialValues) {
   EXPECT_EQ(format_value(0), "0");
   EXPECT_EQ(format_value(0.05), "0.05");
