@@ -14,7 +14,8 @@ namespace beacon::db {
 // Connect failure, a connection lost mid-transaction, or a commit whose
 // outcome is unknown. In every case nothing the caller did is known to be
 // committed, and doing it again is safe: every write in beacon/db is
-// idempotent under replay.
+// idempotent under replay. The connection it came from is unusable: connect()
+// again before retrying.
 class DatabaseUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

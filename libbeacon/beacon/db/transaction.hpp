@@ -2,9 +2,9 @@
 // Running one unit of work in a transaction, with the retries Postgres asks
 // for. Deadlocks and serialization failures are the server saying "try again":
 // the transaction is rolled back and the work is run again, a bounded number
-// of times. A lost connection becomes DatabaseUnavailable (connect.hpp); the
-// caller decides whether to reconnect (pqxx 6 reopens the same
-// pqxx::connection on its next use).
+// of times. A lost connection becomes DatabaseUnavailable (connect.hpp): the
+// pqxx::connection is then dead for good (pqxx 6.4 does not reopen a broken
+// direct connection), so the caller opens a new one with connect() to retry.
 #include <chrono>
 #include <functional>
 #include <optional>

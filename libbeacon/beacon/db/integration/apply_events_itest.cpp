@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include <beacon/core/state_machine.hpp>
+#include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
 #include <beacon/db/progress_store.hpp>
 
@@ -279,6 +280,63 @@ TEST_F(DbTest, ConcurrentWritersWithOverlappingKeysStayExact) {
     expect_counters_match_rows(conn(), *id);
     EXPECT_EQ(job_field(conn(), *id, "status"), "completed");
   }
+}
+
+TEST_F(DbTest, WritersCancelAndResubmitAtOnceStayExact) {
+  const JobSpec spec = spec72(unique_id("apply-mixed"));
+  const Registration r = register_job(conn(), spec, kNow);
+  const auto keys = keys_of(r);
+  std::vector<std::string> errors(3);
+  auto writer = [&](unsigned seed, std::string& error) {
+    try {
+      auto c = open_connection();
+      std::mt19937 rng(seed);
+      const EventKind kinds[] = {EventKind::started, EventKind::completed, EventKind::failed};
+      for (int round = 0; round < 30; ++round) {
+        std::vector<ResultEvent> batch;
+        for (int i = 0; i < 12; ++i) batch.push_back(make_event(kinds[rng() % 3], keys[rng() % keys.size()]));
+        apply_events(*c, batch);
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  };
+  auto commander = [&](std::string& error) {
+    try {
+      auto c = open_connection();
+      for (int round = 0; round < 10; ++round) {
+        cancel_job(*c, spec.job_id);
+        register_job(*c, spec, kNow);
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  };
+  std::thread a(writer, 7u, std::ref(errors[0]));
+  std::thread b(writer, 8u, std::ref(errors[1]));
+  std::thread c(commander, std::ref(errors[2]));
+  a.join();
+  b.join();
+  c.join();
+  EXPECT_EQ(errors, (std::vector<std::string>{"", "", ""}));
+  expect_counters_match_rows(conn(), spec.job_id);
+  EXPECT_EQ(job_field(conn(), spec.job_id, "submissions"), "11");
+}
+
+TEST_F(DbTest, LostConnectionIsDatabaseUnavailableAndTheReplayIsExact) {
+  const Registration r = register_job(conn(), spec72(unique_id("apply-lost")), kNow);
+  const auto keys = keys_of(r);
+  auto victim = open_connection();
+  apply_events(*victim, {make_event(EventKind::completed, keys[0])});
+  pqxx::nontransaction(conn()).exec_params("SELECT pg_terminate_backend($1)", victim->backendpid());
+  const std::vector<ResultEvent> batch = all(EventKind::completed, keys);
+  EXPECT_THROW(apply_events(*victim, batch), DatabaseUnavailable);
+  // The caller reconnects and redelivers; the replay is exact.
+  victim = open_connection();
+  const ApplyResult a = apply_events(*victim, batch);
+  EXPECT_EQ(a.transitioned, 71u);
+  EXPECT_EQ(a.ignored, 1u);
+  EXPECT_EQ(job_counters(conn(), r.job_id), (Counts{0, 0, 72, 0, 0}));
 }
 
 TEST_F(DbTest, EmptyBatchIsANoOp) {
