@@ -70,7 +70,8 @@ struct ExecutionRow {
 // Calls `fn` for every execution of the job, in key order (region, model,
 // question, sample), reading `page_size` rows at a time, all from one
 // snapshot (a read-only REPEATABLE READ transaction). Memory stays bounded
-// whatever the job's size. Exceptions from `fn` stop the walk and propagate.
+// whatever the job's size. `fn` must not use `conn` (its transaction is
+// open). Exceptions from `fn` stop the walk and propagate.
 // Returns the number of rows visited (0 for an unknown job).
 std::size_t for_each_execution(pqxx::connection& conn, const std::string& job_id,
                                const std::function<void(const ExecutionRow&)>& fn, int page_size = 2000);
