@@ -47,7 +47,7 @@ double scrape(int port, const std::string& metric) {
 void publish_events(const std::vector<ResultEvent>& events) {
   amqp::Client client(amqp::ClientOptions{require_env("BEACON_AMQP_URL"), "e2e-test"});
   client.connect();
-  for (const auto& e : events) client.publish(amqp::kResultsExchange, amqp::kResultsRoutingKey, encode(e));
+  for (const auto& e : events) client.publish(std::string(amqp::kResultsExchange), std::string(amqp::kResultsRoutingKey), encode(e));
   for (const auto& c : client.wait_for_confirms(std::chrono::steady_clock::now() + 30s))
     ASSERT_TRUE(c.ok) << c.reason;
   client.close();
