@@ -108,6 +108,9 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
 
   Impl(net::io_context& ioc, EndpointTable t, Options options)
       : strand(net::make_strand(ioc)), table(std::move(t)), http(net::any_io_executor(strand)) {
+    // Every entry of the table is known (and visible in stats()) from the
+    // start; endpoints passed to submit() from elsewhere are added on first use.
+    for (const auto& entry : table.entries()) endpoint_for(entry);
     random01 = std::move(options.random01);
     if (!random01) {
       random01 = [rng = std::mt19937_64(std::random_device{}())]() mutable {
