@@ -86,7 +86,7 @@ class Writer {
     mo.port = hp.port;
     server_.emplace(metrics::default_registry(), mo, [this] {
       if (!broker_ready_) return metrics::Readiness{false, "broker: not connected"};
-      if (!db_) return metrics::Readiness{false, "database: not connected"};
+      if (!db_ready_) return metrics::Readiness{false, "database: not connected"};
       return metrics::Readiness{true, ""};
     });
     server_->start();
@@ -100,6 +100,7 @@ class Writer {
     client_.set_prefetch(static_cast<std::uint16_t>(std::min<std::size_t>(options_.batch_max * 2, 65535)));
     consumer_tag_ = client_.consume(std::string(amqp::kResultsQueue));
     broker_ready_ = true;
+    connect_database();  // early, so /readyz tells the truth before the first batch
     spdlog::info("consuming {} (batch {} events / {} ms)", std::string(amqp::kResultsQueue), options_.batch_max,
                  options_.batch_wait.count());
   }
@@ -170,7 +171,7 @@ class Writer {
     amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(5000)});
     while (true) {
       try {
-        if (!db_) db_ = db::connect(options_.database_url);
+        if (!db_) connect_database_or_throw();
         auto started = Clock::now();
         auto result = db::apply_events(*db_, events_);
         auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -183,11 +184,11 @@ class Writer {
                       result.transitioned);
         return result;
       } catch (const db::DatabaseUnavailable& e) {
-        db_.reset();
+        drop_database();
         m_.db_errors.inc();
         spdlog::warn("database unavailable ({}); batch of {} events kept unacked, retrying", e.what(), events_.size());
       } catch (const pqxx::broken_connection& e) {
-        db_.reset();
+        drop_database();
         m_.db_errors.inc();
         spdlog::warn("database connection broken ({}); batch of {} events kept unacked, retrying", e.what(),
                      events_.size());
@@ -223,7 +224,7 @@ class Writer {
         kept.push_back(events_[i]);
         kept_tags.push_back(tags_[i]);
       } catch (const pqxx::broken_connection&) {
-        db_.reset();
+        drop_database();
         throw db::DatabaseUnavailable("connection lost while isolating a bad event");
       } catch (const pqxx::sql_error& e) {
         spdlog::error("event rejected by the database: {} ({})", events_[i].key.log_context(), e.what());
@@ -264,6 +265,25 @@ class Writer {
     m_.lag_seconds.observe(std::chrono::duration<double>(Clock::now() - oldest_).count());
   }
 
+  void connect_database_or_throw() {
+    db_ = db::connect(options_.database_url);
+    db_ready_ = true;
+  }
+
+  void connect_database() {
+    if (db_) return;
+    try {
+      connect_database_or_throw();
+    } catch (const db::DatabaseUnavailable& e) {
+      spdlog::warn("database unavailable at start ({}); will retry with the first batch", e.what());
+    }
+  }
+
+  void drop_database() {
+    db_.reset();
+    db_ready_ = false;
+  }
+
   // When this writer first noticed SIGTERM/SIGINT.
   Clock::time_point stop_seen() {
     if (stop_seen_ == Clock::time_point{}) stop_seen_ = Clock::now();
@@ -295,6 +315,7 @@ class Writer {
   Clock::time_point oldest_{};
   Clock::time_point stop_seen_{};
   std::atomic<bool> broker_ready_{false};
+  std::atomic<bool> db_ready_{false};
   Metrics m_;
   std::optional<metrics::MetricsServer> server_;
 };

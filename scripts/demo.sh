@@ -185,7 +185,7 @@ step "migrate"
 step "inference simulator"
 mapfile -t ports < <("$SERVICES" free-port $(( 2 + ${#REGIONS[@]} )))
 SIM_PORT=${ports[0]}
-start_bg infer-sim "$SIM" --port "$SIM_PORT" --latency-ms 300 --jitter-ms 200
+start_bg infer-sim "$SIM" --port "$SIM_PORT" --latency-ms 800 --jitter-ms 400
 wait_tcp infer-sim "$SIM_PORT" 30
 
 export BEACON_ENDPOINTS=$RUN_DIR/endpoints.json
@@ -210,7 +210,7 @@ READY=("progress-writer $WRITER_METRICS")
 for i in "${!REGIONS[@]}"; do
   region=${REGIONS[$i]}
   addr=127.0.0.1:${ports[$((i + 2))]}
-  BEACON_METRICS_ADDR=$addr start_bg "worker-$region" "$WORKER" --region "$region"
+  BEACON_METRICS_ADDR=$addr start_bg "worker-$region" "$WORKER" --region "$region" --concurrency 4
   READY+=("worker-$region $addr")
 done
 for entry in "${READY[@]}"; do
@@ -238,10 +238,9 @@ watch_rc=0; wait "$WATCH_PID" || watch_rc=$?
 WATCH_PID=""
 ((watch_rc == 0)) || fail "beacon-producer status --watch exited with code $watch_rc"
 
-step "final status of $JOB_ID"
-"$PRODUCER" status "$JOB_ID"
-
-job_status=$(psql -X -qtA "$BEACON_DATABASE_URL" -c "select status from jobs where job_id = '$JOB_ID'" 2>/dev/null || true)
+# (status --watch ends with the final per-question table)
+# The job id travels as a psql variable, never spliced into the SQL text.
+job_status=$(psql -X -qtA -v job="$JOB_ID" "$BEACON_DATABASE_URL" 2>/dev/null <<<"select status from jobs where job_id = :'job'" || true)
 if [[ -n "$job_status" && "$job_status" != completed ]]; then
   for i in "${!PIDS[@]}"; do tail_log "${NAMES[$i]}" "${LOGS[$i]}"; done
   fail "job $JOB_ID finished with status '$job_status'"
