@@ -33,6 +33,7 @@ std::vector<ResultEvent> all(EventKind kind, const std::vector<ExecutionKey>& ke
 
 void expect_counters_match_rows(pqxx::connection& c, const std::string& job_id) {
   EXPECT_EQ(job_counters(c, job_id), row_counts(c, job_id)) << "job " << job_id;
+  EXPECT_EQ(group_counter_mismatches(c, job_id), 0) << "per-group counters of job " << job_id;
 }
 
 TEST_F(DbTest, StartedThenCompletedInSeveralBatchesCompletesTheJob) {

@@ -35,6 +35,7 @@ TEST_F(DbTest, NewJobRegistersEveryExecutionPending) {
   EXPECT_EQ(r.to_enqueue[0].enqueued_at, kNow);
   EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{72, 0, 0, 0, 0}));
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{72, 0, 0, 0, 0}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "queued");
   EXPECT_EQ(job_field(conn(), spec.job_id, "progress"), "0.00");
   EXPECT_EQ(job_field(conn(), spec.job_id, "submissions"), "1");
@@ -110,6 +111,7 @@ TEST_F(DbTest, FailedExecutionsGoBackToPendingOnResubmit) {
   apply_events(conn(), batch);
   ASSERT_EQ(job_field(conn(), spec.job_id, "status"), "failed");
   ASSERT_EQ(job_counters(conn(), spec.job_id), (Counts{0, 0, 70, 2, 0}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
 
   const Registration again = register_job(conn(), spec, "2026-01-02T00:00:00Z");
   EXPECT_EQ(again.submission, 2);
@@ -125,11 +127,13 @@ TEST_F(DbTest, FailedExecutionsGoBackToPendingOnResubmit) {
   EXPECT_EQ(enqueued_ids, failed_ids);
   EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{2, 0, 70, 0, 0}));
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{2, 0, 70, 0, 0}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "running");
   EXPECT_EQ(job_field(conn(), spec.job_id, "finished_at"), "");
 
   apply_events(conn(), events_for(again.to_enqueue, EventKind::completed));
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{0, 0, 72, 0, 0}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "completed");
   EXPECT_EQ(job_field(conn(), spec.job_id, "progress"), "100.00");
 }
@@ -145,6 +149,7 @@ TEST_F(DbTest, ResubmitEnqueuesPendingAndRunningToo) {
   EXPECT_EQ(again.enqueued, 22u);  // 10 running + 12 pending
   EXPECT_EQ(again.skipped, 50u);
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{12, 10, 50, 0, 0}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "running");
 }
 
@@ -181,6 +186,7 @@ TEST_F(DbTest, CancelCancelsPendingOnlyWithExactCounters) {
   EXPECT_TRUE(cancel_job(conn(), spec.job_id));
   EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{0, 5, 10, 1, 56}));
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{0, 5, 10, 1, 56}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "cancelled");
   EXPECT_NE(job_field(conn(), spec.job_id, "finished_at"), "");
   EXPECT_EQ(execution_status(conn(), r.to_enqueue[20].key), ExecStatus::cancelled);
@@ -196,6 +202,7 @@ TEST_F(DbTest, CancelCancelsPendingOnlyWithExactCounters) {
   EXPECT_TRUE(cancel_job(conn(), spec.job_id));
   EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{0, 3, 11, 1, 57}));
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{0, 3, 11, 1, 57}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "cancelled");
 }
 
@@ -206,6 +213,7 @@ TEST_F(DbTest, CancelOfAFinishedJobChangesNothing) {
   EXPECT_TRUE(cancel_job(conn(), spec.job_id));
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "completed");
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{0, 0, 72, 0, 0}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
 }
 
 TEST_F(DbTest, ResubmitLiftsACancel) {
@@ -217,6 +225,7 @@ TEST_F(DbTest, ResubmitLiftsACancel) {
   EXPECT_EQ(again.enqueued, 71u);
   EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{71, 0, 1, 0, 0}));
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{71, 0, 1, 0, 0}));
+  EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "running");
   EXPECT_EQ(job_field(conn(), spec.job_id, "finished_at"), "");
 }

@@ -101,6 +101,25 @@ Counts job_counters(pqxx::connection& c, const std::string& job_id) {
   return Counts{r[0].as<long>(), r[1].as<long>(), r[2].as<long>(), r[3].as<long>(), r[4].as<long>()};
 }
 
+long group_counter_mismatches(pqxx::connection& c, const std::string& job_id) {
+  pqxx::nontransaction t(c);
+  const auto r = t.exec_params1(
+      "WITH recount AS ("
+      "  SELECT d.dimension, d.group_id, sum(d.total) AS total, sum(d.pending) AS pending,"
+      "         sum(d.running) AS running, sum(d.completed) AS completed, sum(d.failed) AS failed,"
+      "         sum(d.cancelled) AS cancelled, sum(d.refused) AS refused, sum(d.latency_count) AS lc"
+      "  FROM executions e CROSS JOIN LATERAL beacon_group_deltas(1, e.job_id, e.region, e.model_id,"
+      "       e.question_id, e.question_ord, e.status, e.classification, e.latency_ms) d"
+      "  WHERE e.job_id = $1 GROUP BY d.dimension, d.group_id),"
+      " kept AS (SELECT * FROM job_group_counts WHERE job_id = $1)"
+      "SELECT count(*) FROM recount r FULL JOIN kept g USING (dimension, group_id)"
+      " WHERE (r.total, r.pending, r.running, r.completed, r.failed, r.cancelled, r.refused, r.lc)"
+      "   IS DISTINCT FROM (g.total, g.pending, g.running, g.completed, g.failed, g.cancelled, g.refused,"
+      "                     g.latency_count)",
+      job_id);
+  return r[0].as<long>();
+}
+
 std::string job_field(pqxx::connection& c, const std::string& job_id, const std::string& column) {
   pqxx::nontransaction t(c);
   // The column name comes from the test code, never from data.

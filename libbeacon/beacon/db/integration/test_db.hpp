@@ -43,6 +43,9 @@ std::ostream& operator<<(std::ostream& os, const Counts& c);
 Counts row_counts(pqxx::connection& c, const std::string& job_id);
 // The job's maintained counters (pending = total - the rest).
 Counts job_counters(pqxx::connection& c, const std::string& job_id);
+// Group counters (job_group_counts, maintained by triggers) that differ from
+// a recount of the job's rows; 0 when every question/region/model is exact.
+long group_counter_mismatches(pqxx::connection& c, const std::string& job_id);
 // One column of the job row, as text ("" for NULL).
 std::string job_field(pqxx::connection& c, const std::string& job_id, const std::string& column);
 // Status of one execution row ("" when there is none).

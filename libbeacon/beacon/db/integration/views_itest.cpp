@@ -38,6 +38,13 @@ class ViewsTest : public DbTest {
   ExecutionKey key(const std::string& r, const std::string& m, const std::string& q) {
     return ExecutionKey{job_, r, m, q, 0};
   }
+  // p95_latency_ms of one group in a *_progress view (names come from the test, never from data).
+  double view_p95(const std::string& view, const std::string& column, const std::string& group) {
+    pqxx::nontransaction t(conn());
+    return t.exec_params1("SELECT p95_latency_ms FROM " + conn().quote_name(view) + " WHERE job_id = $1 AND " +
+                              conn().quote_name(column) + " = $2",
+                          job_, group)[0].as<double>();
+  }
   ResultEvent done(const std::string& r, const std::string& m, const std::string& q, Classification c,
                    double latency) {
     ResultEvent e = make_event(EventKind::completed, key(r, m, q));
@@ -105,7 +112,9 @@ TEST_F(ViewsTest, QuestionsInSpecOrderWithExactNumbers) {
   EXPECT_EQ(g[0].refused, 1);
   EXPECT_DOUBLE_EQ(g[0].percent, 50.0);
   EXPECT_DOUBLE_EQ(*g[0].mean_latency_ms, 150.0);
-  EXPECT_DOUBLE_EQ(*g[0].p95_latency_ms, 195.0);  // 100 + 0.95 * (200 - 100)
+  // Percentiles need the rows: the view has them, the counters do not.
+  EXPECT_FALSE(g[0].p95_latency_ms);
+  EXPECT_DOUBLE_EQ(view_p95("question_progress", "question_id", "zeta"), 195.0);  // 100 + 0.95 * (200 - 100)
 
   EXPECT_EQ(g[1].group, "alpha");
   EXPECT_EQ(g[1].total, 4);
@@ -115,7 +124,7 @@ TEST_F(ViewsTest, QuestionsInSpecOrderWithExactNumbers) {
   EXPECT_EQ(g[1].refused, 1);
   EXPECT_DOUBLE_EQ(g[1].percent, 50.0);
   EXPECT_DOUBLE_EQ(*g[1].mean_latency_ms, 300.0);
-  EXPECT_DOUBLE_EQ(*g[1].p95_latency_ms, 300.0);
+  EXPECT_DOUBLE_EQ(view_p95("question_progress", "question_id", "alpha"), 300.0);
 }
 
 TEST_F(ViewsTest, RegionsAndModelsByName) {
@@ -134,7 +143,7 @@ TEST_F(ViewsTest, RegionsAndModelsByName) {
   EXPECT_EQ(regions[1].refused, 2);
   EXPECT_DOUBLE_EQ(regions[1].percent, 100.0);
   EXPECT_DOUBLE_EQ(*regions[1].mean_latency_ms, 200.0);
-  EXPECT_DOUBLE_EQ(*regions[1].p95_latency_ms, 290.0);  // 200 + 0.9 * (300 - 200)
+  EXPECT_DOUBLE_EQ(view_p95("region_progress", "region", "us"), 290.0);  // 200 + 0.9 * (300 - 200)
 
   const auto models = load_groups(conn(), job_, Group::model);
   ASSERT_EQ(models.size(), 2u);

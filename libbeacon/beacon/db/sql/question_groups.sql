@@ -1,6 +1,11 @@
--- Per-question progress of one job (question_progress view), in the order of the spec. $1 job_id
-SELECT question_id, total, pending, running, completed, failed, cancelled, refused, percent::double precision,
-       mean_latency_ms, p95_latency_ms
-FROM question_progress
-WHERE job_id = $1
-ORDER BY question_ord, question_id
+-- Per-question progress of one job, from the maintained counters
+-- (job_group_counts, migration 0003): a few rows however large the job.
+-- Latency percentiles need the rows: they are in the question_progress view.
+-- $1 job_id
+SELECT group_id, total, pending, running, completed, failed, cancelled, refused,
+       beacon_job_progress(total, completed + failed + cancelled)::double precision,
+       CASE WHEN latency_count > 0 THEN latency_sum_ms / latency_count END,
+       NULL::double precision
+FROM job_group_counts
+WHERE job_id = $1 AND dimension = 'question'
+ORDER BY ord, group_id

@@ -1,6 +1,11 @@
--- Per-region progress of one job (region_progress view), in name order. $1 job_id
-SELECT region, total, pending, running, completed, failed, cancelled, refused, percent::double precision,
-       mean_latency_ms, p95_latency_ms
-FROM region_progress
-WHERE job_id = $1
-ORDER BY region
+-- Per-region progress of one job, from the maintained counters
+-- (job_group_counts, migration 0003): a few rows however large the job.
+-- Latency percentiles need the rows: they are in the region_progress view.
+-- $1 job_id
+SELECT group_id, total, pending, running, completed, failed, cancelled, refused,
+       beacon_job_progress(total, completed + failed + cancelled)::double precision,
+       CASE WHEN latency_count > 0 THEN latency_sum_ms / latency_count END,
+       NULL::double precision
+FROM job_group_counts
+WHERE job_id = $1 AND dimension = 'region'
+ORDER BY group_id
