@@ -1,12 +1,65 @@
 #include <cstdio>
+#include <iostream>
+
+#include <beacon/core/cli.hpp>
+#include <beacon/core/json.hpp>
+#include <beacon/db/connect.hpp>
+#include <beacon/db/progress_queries.hpp>
+#include <beacon/views/report.hpp>
 
 #include "commands.hpp"
 
 namespace beacon::producer {
+namespace {
 
-int report(int, char**) {
-  std::fprintf(stderr, "beacon-producer report: not available yet (issue 5)\n");
-  return kExitBadInput;
+std::string text_of(const std::optional<std::string>& output_json) {
+  if (!output_json) return "";
+  try {
+    auto doc = json::parse(*output_json);
+    if (doc.IsObject()) return json::get_optional_string(doc, "text").value_or("");
+  } catch (const BadInput&) {
+    // A stored output that is not an object with text has no words to count.
+  }
+  return "";
+}
+
+}  // namespace
+
+int report(int argc, char** argv) {
+  CliArgs args(argc, argv, 2, {}, {"--json", "--help"});
+  if (args.has("--help") || args.positionals().size() != 1) {
+    std::cout << "usage: beacon-producer report JOB_ID [--json]\n"
+                 "Cross-region comparison computed from the stored rows, per question:\n"
+                 "  refusal rate by region and by model  refused / completed answers\n"
+                 "  answer words                         mean word count, overall and by region\n"
+                 "  region divergence                    mean pairwise Jaccard distance between the\n"
+                 "                                       regions' answer word sets for the same model\n"
+                 "                                       and sample (0 same words, 1 none shared)\n";
+    return args.has("--help") ? kExitOk : kExitBadInput;
+  }
+  auto job_id = args.positionals()[0];
+  auto url = env_or("BEACON_DATABASE_URL", "");
+  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
+  auto conn = db::connect(url);
+  if (!db::load_job(*conn, job_id)) {
+    std::fprintf(stderr, "beacon-producer report: unknown job '%s'\n", job_id.c_str());
+    return kExitBadInput;
+  }
+  views::ReportBuilder builder(job_id);
+  db::for_each_execution(*conn, job_id, [&](const db::ExecutionRow& r) {
+    views::ReportRow row;
+    row.region = r.key.region;
+    row.model = r.key.model_id;
+    row.question = r.key.question_id;
+    row.sample = r.key.sample;
+    row.status = std::string(to_string(r.status));
+    if (r.classification) row.classification = std::string(to_string(*r.classification));
+    row.text = text_of(r.output_json);
+    builder.add(row);
+  });
+  auto rep = builder.finish();
+  std::cout << (args.has("--json") ? views::render_report_json(rep) : views::render_report(rep)) << std::flush;
+  return kExitOk;
 }
 
 }  // namespace beacon::producer

@@ -33,16 +33,25 @@ struct Snapshot {
   bool finished = false;
 };
 
-std::optional<Snapshot> load(pqxx::connection& conn, const std::string& job_id, db::Group by) {
-  auto p = db::load_job(conn, job_id);
+views::JobSummary to_summary(const db::JobProgress& p) {
+  views::JobSummary j;
+  j.job_id = p.job_id;
+  j.status = p.status;
+  j.created_at = p.created_at;
+  j.elapsed_s = p.elapsed_s;
+  j.eta_s = p.eta_s;
+  j.stalled = p.stalled;
+  j.stalled_for_s = p.stalled_for_s;
+  j.counts = to_counts(p.total, p.pending, p.running, p.completed, p.failed, p.cancelled, 0);
+  return j;
+}
+
+std::optional<Snapshot> load(pqxx::connection& conn, const std::string& job_id, db::Group by, double stall_after_s) {
+  auto p = db::load_job(conn, job_id, stall_after_s);
   if (!p) return std::nullopt;
   Snapshot s;
   s.finished = p->finished();
-  s.job.job_id = p->job_id;
-  s.job.status = p->status;
-  s.job.created_at = p->created_at;
-  s.job.elapsed_s = p->elapsed_s;
-  s.job.eta_s = p->eta_s;
+  s.job = to_summary(*p);
   std::int64_t refused = 0;
   for (const auto& g : db::load_groups(conn, job_id, by)) {
     views::GroupRow row;
@@ -53,7 +62,7 @@ std::optional<Snapshot> load(pqxx::connection& conn, const std::string& job_id, 
     refused += g.refused;
     s.groups.push_back(std::move(row));
   }
-  s.job.counts = to_counts(p->total, p->pending, p->running, p->completed, p->failed, p->cancelled, refused);
+  s.job.counts.refused = refused;
   return s;
 }
 
@@ -79,19 +88,35 @@ std::string one_line(const views::JobSummary& j) {
 }  // namespace
 
 int status(int argc, char** argv) {
-  CliArgs args(argc, argv, 2, {"--by", "--interval-s"}, {"--json", "--watch", "--help"});
-  if (args.has("--help") || args.positionals().size() != 1) {
-    std::cout << "usage: beacon-producer status JOB_ID [--json] [--watch] [--by question|region|model]\n"
-                 "                             [--interval-s S]\n"
+  CliArgs args(argc, argv, 2, {"--by", "--interval-s", "--stall-after-s", "--limit"},
+               {"--json", "--watch", "--matrix", "--help"});
+  if (args.has("--help") || args.positionals().size() > 1) {
+    std::cout << "usage: beacon-producer status [JOB_ID] [--json] [--watch] [--by question|region|model]\n"
+                 "                             [--matrix] [--interval-s S] [--stall-after-s S] [--limit N]\n"
                  "Progress read from Postgres: totals, percent, elapsed, ETA and a line per question\n"
                  "(✅ done · ❌ done with failures · ⏳ in progress · ⏸️ not started).\n"
-                 "  --watch       refresh until the job is finished, then print the final table and exit;\n"
-                 "                redraws in place on a terminal, prints one line per refresh otherwise\n"
-                 "  --by G        group lines by question (default), region or model\n"
-                 "  --json        one JSON object (with --watch: one per refresh)\n"
-                 "  --interval-s  seconds between refreshes with --watch (default 1)\n"
+                 "Without JOB_ID: the most recent jobs, one line each (--limit N, default 20).\n"
+                 "  --watch          refresh until the job is finished, then print the final table and exit;\n"
+                 "                   redraws in place on a terminal, prints one line per refresh otherwise\n"
+                 "  --by G           group lines by question (default), region or model\n"
+                 "  --matrix         question × model × region, one mark per execution\n"
+                 "  --json           one JSON object (with --watch: one per refresh)\n"
+                 "  --interval-s     seconds between refreshes with --watch (default 1)\n"
+                 "  --stall-after-s  warn that the job is stalled when no execution finished for this\n"
+                 "                   long while work remains (default 300)\n"
                  "exit codes: 0 ok, 2 unknown job, 3 database unreachable\n";
     return args.has("--help") ? kExitOk : kExitBadInput;
+  }
+  auto stall_after_s = static_cast<double>(args.get_int("--stall-after-s", 300, 1, 86400 * 7));
+  auto url = env_or("BEACON_DATABASE_URL", "");
+  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
+  if (args.positionals().empty()) {
+    auto conn = db::connect(url);
+    std::vector<views::JobSummary> jobs;
+    for (const auto& p : db::recent_jobs(*conn, static_cast<int>(args.get_int("--limit", 20, 1, 10000))))
+      jobs.push_back(to_summary(p));
+    std::cout << views::render_job_list(jobs) << std::flush;
+    return kExitOk;
   }
   auto job_id = args.positionals()[0];
   auto by_name = args.get_or("--by", "question");
@@ -101,15 +126,24 @@ int status(int argc, char** argv) {
   auto interval = std::chrono::seconds(args.get_int("--interval-s", 1, 1, 3600));
   bool json = args.has("--json");
   bool tty = isatty(STDOUT_FILENO);
-  auto url = env_or("BEACON_DATABASE_URL", "");
-  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
   auto conn = db::connect(url);
+  if (args.has("--matrix")) {
+    if (!db::load_job(*conn, job_id)) {
+      std::fprintf(stderr, "beacon-producer status: unknown job '%s'\n", job_id.c_str());
+      return kExitBadInput;
+    }
+    std::vector<views::MatrixCell> cells;
+    for (const auto& c : db::load_matrix(*conn, job_id))
+      cells.push_back({c.question_id, c.model_id, c.region, c.status, c.classification.value_or("")});
+    std::cout << views::render_matrix(cells) << std::flush;
+    return kExitOk;
+  }
 
   auto render = [&](const Snapshot& s) {
     return json ? views::render_status_json(s.job, s.groups, group_title(by))
                 : views::render_status(s.job, s.groups, group_title(by));
   };
-  auto snap = load(*conn, job_id, by);
+  auto snap = load(*conn, job_id, by, stall_after_s);
   if (!snap) {
     std::fprintf(stderr, "beacon-producer status: unknown job '%s'\n", job_id.c_str());
     return kExitBadInput;
@@ -126,7 +160,7 @@ int status(int argc, char** argv) {
     if (snap->finished) break;
     std::this_thread::sleep_for(interval);
     try {
-      snap = load(*conn, job_id, by);
+      snap = load(*conn, job_id, by, stall_after_s);
     } catch (const std::exception& e) {
       // A database restart while watching: say so and keep watching.
       std::fprintf(stderr, "status: database read failed (%s); retrying\n", e.what());

@@ -52,28 +52,62 @@ ExecutionRow to_execution(const std::string& job_id, const pqxx::row& r) {
 
 }  // namespace
 
-std::optional<JobProgress> load_job(pqxx::connection& conn, const std::string& job_id) {
+namespace {
+
+JobProgress to_job(const pqxx::row& row) {
+  JobProgress p;
+  p.job_id = row[0].as<std::string>();
+  p.status = row[1].as<std::string>();
+  p.total = row[2].as<std::int64_t>();
+  p.pending = row[3].as<std::int64_t>();
+  p.running = row[4].as<std::int64_t>();
+  p.completed = row[5].as<std::int64_t>();
+  p.failed = row[6].as<std::int64_t>();
+  p.cancelled = row[7].as<std::int64_t>();
+  p.percent = row[8].as<double>();
+  p.created_at = row[9].as<std::string>();
+  p.started_at = opt<std::string>(row[10]);
+  p.finished_at = opt<std::string>(row[11]);
+  p.elapsed_s = row[12].as<double>();
+  p.eta_s = opt<double>(row[13]);
+  p.submissions = row[14].as<int>();
+  p.stalled = row[15].as<bool>();
+  p.stalled_for_s = row[16].as<double>();
+  return p;
+}
+
+// job_progress reads its threshold from this transaction-local setting.
+void set_stall_after(pqxx::work& w, double stall_after_s) {
+  w.exec_params(std::string(sql::set_stall_after), std::to_string(stall_after_s));
+}
+
+}  // namespace
+
+std::optional<JobProgress> load_job(pqxx::connection& conn, const std::string& job_id, double stall_after_s) {
   return transact(conn, [&](pqxx::work& w) -> std::optional<JobProgress> {
+    set_stall_after(w, stall_after_s);
     const pqxx::result r = w.exec_params(std::string(sql::load_job), job_id);
     if (r.empty()) return std::nullopt;
-    const pqxx::row row = r[0];
-    JobProgress p;
-    p.job_id = row[0].as<std::string>();
-    p.status = row[1].as<std::string>();
-    p.total = row[2].as<std::int64_t>();
-    p.pending = row[3].as<std::int64_t>();
-    p.running = row[4].as<std::int64_t>();
-    p.completed = row[5].as<std::int64_t>();
-    p.failed = row[6].as<std::int64_t>();
-    p.cancelled = row[7].as<std::int64_t>();
-    p.percent = row[8].as<double>();
-    p.created_at = row[9].as<std::string>();
-    p.started_at = opt<std::string>(row[10]);
-    p.finished_at = opt<std::string>(row[11]);
-    p.elapsed_s = row[12].as<double>();
-    p.eta_s = opt<double>(row[13]);
-    p.submissions = row[14].as<int>();
-    return p;
+    return to_job(r[0]);
+  });
+}
+
+std::vector<JobProgress> recent_jobs(pqxx::connection& conn, int limit) {
+  return transact(conn, [&](pqxx::work& w) {
+    set_stall_after(w, kDefaultStallAfterS);
+    std::vector<JobProgress> out;
+    for (const auto& row : w.exec_params(std::string(sql::recent_jobs), limit)) out.push_back(to_job(row));
+    return out;
+  });
+}
+
+std::vector<MatrixCell> load_matrix(pqxx::connection& conn, const std::string& job_id) {
+  return transact(conn, [&](pqxx::work& w) {
+    std::vector<MatrixCell> out;
+    for (const auto& row : w.exec_params(std::string(sql::load_matrix), job_id))
+      out.push_back(MatrixCell{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                               row[3].as<int>(), row[4].as<std::string>(), opt<std::string>(row[5])});
+    return out;
   });
 }
 

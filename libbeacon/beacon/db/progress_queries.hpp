@@ -28,13 +28,31 @@ struct JobProgress {
   // elapsed / (completed + failed) * (pending + running): the job's own rate.
   // nullopt before the first finished execution, 0 once the job is finished.
   std::optional<double> eta_s;
+  // Work remains and no execution finished for `stall_after_s` (load_job's
+  // argument), counted from the last finish, else the first event, else creation.
+  bool stalled = false;
+  double stalled_for_s = 0;  // seconds since that moment
 
   bool finished() const { return status == "completed" || status == "failed" || status == "cancelled"; }
 };
 
 // The job's progress from its maintained counters (no scan of executions);
 // nullopt when the job is unknown.
-std::optional<JobProgress> load_job(pqxx::connection& conn, const std::string& job_id);
+inline constexpr double kDefaultStallAfterS = 300;
+std::optional<JobProgress> load_job(pqxx::connection& conn, const std::string& job_id,
+                                    double stall_after_s = kDefaultStallAfterS);
+
+// The most recently created jobs, newest first (for `status` without a job id).
+std::vector<JobProgress> recent_jobs(pqxx::connection& conn, int limit);
+
+// question × model × region × sample → status, for `status --matrix`.
+struct MatrixCell {
+  std::string question_id, model_id, region;
+  int sample = 0;
+  std::string status;
+  std::optional<std::string> classification;
+};
+std::vector<MatrixCell> load_matrix(pqxx::connection& conn, const std::string& job_id);
 
 enum class Group { question, region, model };
 
