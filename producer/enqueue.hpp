@@ -3,9 +3,11 @@
 // confirm round trip per batch, not per message). A message counts as
 // enqueued only when the broker confirmed it; nacked or returned ones are
 // published again, and a lost connection is re-opened with backoff and the
-// unconfirmed part of the batch re-published. Duplicates this may create
+// unconfirmed part of the batch re-published (for up to give_up_after of
+// outage; beacon-producer then exits 4). Duplicates this may create
 // are harmless: the worker's preflight and the progress-writer's state
 // machine absorb them.
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -17,7 +19,11 @@ namespace beacon::producer {
 struct EnqueueOptions {
   std::string amqp_url;
   std::size_t batch = 1000;
-  int max_rounds = 8;  // attempts per batch before giving up on its unconfirmed messages
+  int max_rounds = 8;  // rounds per batch in which the broker refuses (nack/return) before giving up on those
+  std::chrono::milliseconds confirm_timeout{60000};  // one round's wait for its confirms
+  // A broker outage (connection lost, reconnects failing) is ridden out with
+  // capped, jittered backoff for this long; then what is left stays unconfirmed.
+  std::chrono::milliseconds give_up_after{120000};
 };
 
 struct EnqueueResult {

@@ -1,9 +1,12 @@
 // beacon-progress-writer: thin main; the loop lives in writer.cpp.
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
+#include <beacon/amqp/client.hpp>
+#include <beacon/amqp/topology.hpp>
 #include <beacon/core/cli.hpp>
 #include <beacon/core/logging.hpp>
 #include <beacon/core/stop_signal.hpp>
@@ -16,7 +19,11 @@ constexpr const char* kHelp = R"(usage: beacon-progress-writer [options]
 
 Consumes result events from the queue beacon.results and upserts them into
 Postgres in batches, acknowledging each batch only after it committed.
-Runs until SIGTERM or SIGINT, then finishes the current batch and exits 0.
+Runs until SIGTERM or SIGINT, then finishes the current batch and exits 0
+within --drain-timeout-s (a batch Postgres did not take by then stays
+unacked and is redelivered). Broker or database outages are waited out with
+capped, jittered backoff (broker 0.2 s doubling to 10 s, database to 5 s),
+keeping the batch unacked; they never make it exit.
 
 options:
   --batch-size N        events per transaction at most (default 500)
@@ -31,6 +38,8 @@ environment:
   BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
   BEACON_DATABASE_URL   libpq URL of the database (required)
   BEACON_QUEUE_TYPE     quorum (default) or classic
+  BEACON_DELIVERY_LIMIT deliveries of one message before the broker dead-letters it (default 5)
+  BEACON_AMQP_HEARTBEAT_S  AMQP heartbeat in seconds (default 30, 0 = off)
 )";
 
 }  // namespace
@@ -54,6 +63,12 @@ int main(int argc, char** argv) {
     o.batch_wait = std::chrono::milliseconds(args.get_int("--batch-wait-ms", 100, 1, 60000));
     o.drain_timeout = std::chrono::seconds(args.get_int("--drain-timeout-s", 30, 1, 3600));
     o.metrics_addr = args.get_or("--metrics-addr", env_or("BEACON_METRICS_ADDR", ""));
+    try {
+      o.heartbeat_s = amqp::heartbeat_s_from_env();
+      amqp::topology_options_from_env();  // a bad BEACON_QUEUE_TYPE is exit 2, not a reconnect loop
+    } catch (const std::invalid_argument& e) {
+      throw BadInput(e.what());
+    }
     install_stop_signals();
     return run_progress_writer(o);
   } catch (const BadInput& e) {

@@ -35,6 +35,8 @@ struct Metrics {
   metrics::Counter& acked = r.counter("beacon_writer_events_acked_total", "Events acknowledged after commit");
   metrics::Counter& db_errors = r.counter("beacon_writer_db_errors_total", "Failed batch transactions (retried)");
   metrics::Counter& reconnects = r.counter("beacon_writer_broker_reconnects_total", "Broker connections lost");
+  metrics::Counter& connect_failures = r.counter("beacon_writer_broker_connect_failures_total",
+                                                 "Failed attempts to (re)connect to the broker");
   metrics::Histogram& batch_size = r.histogram("beacon_writer_batch_size", "Events per committed batch", {},
                                                {1, 5, 10, 50, 100, 250, 500, 1000, 5000});
   metrics::Histogram& commit_seconds = r.histogram("beacon_writer_commit_seconds", "Time to apply and commit one batch");
@@ -45,12 +47,12 @@ struct DeadLetter {
   std::uint64_t tag;
   std::string body;
   std::string reason;
+  std::string message_id;
 };
 
 class Writer {
  public:
-  explicit Writer(const WriterOptions& o)
-      : options_(o), client_(amqp::ClientOptions{o.amqp_url, "beacon-progress-writer"}) {}
+  explicit Writer(const WriterOptions& o) : options_(o), client_(client_options(o)) {}
 
   int run() {
     start_metrics();
@@ -67,17 +69,35 @@ class Writer {
         // Unacked deliveries of the lost connection return to the queue by
         // themselves; whatever was committed but not acked is replayed and
         // changes nothing the second time.
-        m_.reconnects.inc();
+        if (broker_ready_) {
+          m_.reconnects.inc();
+          spdlog::warn("broker connection lost: {}", e.what());
+        } else {
+          m_.connect_failures.inc();
+          spdlog::warn("broker unavailable: {}", e.what());
+        }
         discard_batch();
         broker_ready_ = false;
         auto wait = backoff.next();
-        spdlog::warn("broker connection lost ({}); reconnecting in {} ms", e.what(), wait.count());
-        if (sleep_unless_stopped(wait)) return 0;
+        spdlog::warn("reconnecting to the broker {} in {} ms (attempt {}, ceiling {} ms)", client_.redacted_url(),
+                     wait.count(), backoff.attempts(), backoff.ceiling().count());
+        if (sleep_unless_stopped(wait)) {
+          spdlog::info("stopped while disconnected; unacked events stay queued");
+          return 0;
+        }
       }
     }
   }
 
  private:
+  static amqp::ClientOptions client_options(const WriterOptions& o) {
+    amqp::ClientOptions c;
+    c.url = o.amqp_url;
+    c.connection_name = "beacon-progress-writer";
+    c.heartbeat_s = o.heartbeat_s;
+    return c;
+  }
+
   void start_metrics() {
     if (options_.metrics_addr.empty()) return;
     auto hp = metrics::parse_host_port(options_.metrics_addr);
@@ -131,14 +151,16 @@ class Writer {
     m_.consumed.inc();
     if (events_.empty() && dead_.empty()) oldest_ = Clock::now();
     if (d.oversized) {
-      dead_.push_back({d.tag, d.body.substr(0, kDeadLetterBodyLimit), "oversized message"});
+      dead_.push_back({d.tag, d.body.substr(0, kDeadLetterBodyLimit),
+                       "oversized message (" + std::to_string(d.body_size) + " bytes)", d.message_id});
       return;
     }
     try {
       events_.push_back(decode_event(d.body));
       tags_.push_back(d.tag);
+      ids_.push_back(d.message_id);
     } catch (const BadInput& e) {
-      dead_.push_back({d.tag, d.body.substr(0, kDeadLetterBodyLimit), e.what()});
+      dead_.push_back({d.tag, d.body.substr(0, kDeadLetterBodyLimit), e.what(), d.message_id});
     }
   }
 
@@ -153,7 +175,7 @@ class Writer {
         const auto& e = events_[i];
         spdlog::error("event for an execution that was never registered: {} event={}", e.key.log_context(),
                       to_string(e.event));
-        dead_.push_back({tags_[i], encode(e), "no execution registered for " + e.key.message_id()});
+        dead_.push_back({tags_[i], encode(e), "no execution registered for " + e.key.message_id(), ids_[i]});
       }
       dead_letter_malformed();
       std::vector<bool> is_unknown(events_.size(), false);
@@ -164,6 +186,7 @@ class Writer {
     }
     events_.clear();
     tags_.clear();
+    ids_.clear();
     return true;
   }
 
@@ -193,11 +216,19 @@ class Writer {
         spdlog::warn("database connection broken ({}); batch of {} events kept unacked, retrying", e.what(),
                      events_.size());
       } catch (const pqxx::sql_error& e) {
-        // Not an outage: something in this batch the database refuses. Find
-        // the culprit one event at a time so the rest still lands.
+        // Not an outage (db::transact turns those into DatabaseUnavailable):
+        // something in this batch the database refuses. Find the culprit one
+        // event at a time so the rest still lands.
         m_.db_errors.inc();
         spdlog::error("batch of {} events rejected by the database ({}); applying one by one", events_.size(), e.what());
-        return apply_one_by_one();
+        try {
+          return apply_one_by_one();
+        } catch (const db::DatabaseUnavailable& e2) {
+          drop_database();
+          m_.db_errors.inc();
+          spdlog::warn("database unavailable while isolating a bad event ({}); batch of {} events kept unacked, "
+                       "retrying", e2.what(), events_.size());
+        }
       }
       auto wait = backoff.next();
       if (stop_requested()) deadline = std::min(deadline, stop_seen() + options_.drain_timeout);
@@ -211,10 +242,14 @@ class Writer {
     }
   }
 
+  // Each event in its own transaction. Throws DatabaseUnavailable with the
+  // batch untouched (events applied so far are replayed harmlessly).
   db::ApplyResult apply_one_by_one() {
     db::ApplyResult total;
     std::vector<ResultEvent> kept;
     std::vector<std::uint64_t> kept_tags;
+    std::vector<std::string> kept_ids;
+    std::vector<DeadLetter> rejected;
     for (std::size_t i = 0; i < events_.size(); ++i) {
       try {
         auto r = db::apply_events(*db_, {events_[i]});
@@ -223,16 +258,20 @@ class Writer {
         if (!r.unknown.empty()) total.unknown.push_back(kept.size());
         kept.push_back(events_[i]);
         kept_tags.push_back(tags_[i]);
-      } catch (const pqxx::broken_connection&) {
-        drop_database();
-        throw db::DatabaseUnavailable("connection lost while isolating a bad event");
+        kept_ids.push_back(ids_[i]);
+      } catch (const pqxx::broken_connection& e) {
+        throw db::DatabaseUnavailable(std::string("connection lost while isolating a bad event: ") + e.what());
       } catch (const pqxx::sql_error& e) {
-        spdlog::error("event rejected by the database: {} ({})", events_[i].key.log_context(), e.what());
-        dead_.push_back({tags_[i], encode(events_[i]), std::string("database rejected the event: ") + e.what()});
+        spdlog::error("event rejected by the database: {} event={} ({})", events_[i].key.log_context(),
+                      to_string(events_[i].event), e.what());
+        rejected.push_back(
+            {tags_[i], encode(events_[i]), std::string("database rejected the event: ") + e.what(), ids_[i]});
       }
     }
     events_ = std::move(kept);
     tags_ = std::move(kept_tags);
+    ids_ = std::move(kept_ids);
+    for (auto& d : rejected) dead_.push_back(std::move(d));
     return total;
   }
 
@@ -242,8 +281,9 @@ class Writer {
     if (dead_.empty()) return;
     std::vector<std::uint64_t> seqs;
     for (const auto& d : dead_) {
-      spdlog::error("dead-lettering a result event: {}", d.reason);
+      spdlog::error("dead-lettering result event {}: {}", d.message_id.empty() ? "(no id)" : d.message_id, d.reason);
       amqp::PublishProps props;
+      props.message_id = d.message_id;
       props.headers[std::string(amqp::kReasonHeader)] = d.reason;
       props.headers[std::string(amqp::kSourceQueueHeader)] = std::string(amqp::kResultsQueue);
       props.mandatory = false;
@@ -293,6 +333,7 @@ class Writer {
   void discard_batch() {
     events_.clear();
     tags_.clear();
+    ids_.clear();
     dead_.clear();
   }
 
@@ -311,6 +352,7 @@ class Writer {
   std::string consumer_tag_;
   std::vector<ResultEvent> events_;
   std::vector<std::uint64_t> tags_;
+  std::vector<std::string> ids_;  // message_id of each event, for dead letters
   std::vector<DeadLetter> dead_;
   Clock::time_point oldest_{};
   Clock::time_point stop_seen_{};

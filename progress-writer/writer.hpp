@@ -18,9 +18,14 @@ struct WriterOptions {
   std::chrono::milliseconds batch_wait{100};        // oldest event waits at most this long
   std::chrono::seconds drain_timeout{30};           // SIGTERM: time to finish the batch
   std::string metrics_addr;                         // empty: no metrics server
+  int heartbeat_s = 30;                             // AMQP heartbeat (BEACON_AMQP_HEARTBEAT_S)
 };
 
-// Runs until SIGTERM/SIGINT; returns the process exit code.
+// Runs until SIGTERM/SIGINT; returns the process exit code. After the
+// signal it stops consuming, commits and acks what it holds, and exits 0 at
+// most drain_timeout after the signal (a batch the database did not take by
+// then stays unacked and is redelivered). Broker and database outages are
+// ridden out with capped, jittered backoff; it never exits because of one.
 int run_progress_writer(const WriterOptions& options);
 
 }  // namespace beacon

@@ -3,7 +3,9 @@
 
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 
+#include <beacon/amqp/client.hpp>
 #include <beacon/core/cli.hpp>
 #include <beacon/core/ids.hpp>
 #include <beacon/core/logging.hpp>
@@ -20,7 +22,9 @@ region and the message's model, and publishes started / completed / failed
 events. Acks a message only after its terminal event is confirmed by the
 broker. Runs until SIGTERM or SIGINT: then stops taking messages, lets
 in-flight requests finish (up to --drain-timeout-s), requeues the rest and
-exits 0. Run as many per region as the endpoints can keep busy.
+exits 0 -- at most --drain-timeout-s + 10 s after the signal. Reconnects to
+the broker by itself (backoff 0.2 s doubling to 10 s, full jitter). Run as
+many per region as the endpoints can keep busy.
 
 options:
   --region R            region whose queue to consume (required)
@@ -39,6 +43,9 @@ environment:
                         execution is already completed (no second GPU call)
   BEACON_ENDPOINTS      endpoint file, when --endpoints is not given
   BEACON_QUEUE_TYPE     quorum (default) or classic
+  BEACON_DELIVERY_LIMIT deliveries of one message before the broker dead-letters it (default 5)
+  BEACON_AMQP_HEARTBEAT_S  AMQP heartbeat in seconds (default 30, 0 = off); requests may run
+                        far longer: the owner thread keeps the connection alive meanwhile
   API keys              read from the variables named by api_key_env in the endpoint file
 )";
 
@@ -75,6 +82,11 @@ int main(int argc, char** argv) {
     o.metrics_addr = args.get_or("--metrics-addr", env_or("BEACON_METRICS_ADDR", ""));
     o.amqp_url = env_or("BEACON_AMQP_URL", "amqp://guest:guest@localhost:5672");
     o.database_url = env_or("BEACON_DATABASE_URL", "");
+    try {
+      o.heartbeat_s = amqp::heartbeat_s_from_env();
+    } catch (const std::invalid_argument& e) {
+      throw BadInput(e.what());
+    }
     install_stop_signals();
     return run_worker(o);
   } catch (const BadInput& e) {

@@ -5,12 +5,25 @@
 
 #include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
+#include <beacon/metrics/registry.hpp>
 
 namespace beacon {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kJobCacheTtl = std::chrono::seconds(3);
 constexpr auto kDbRetryDelay = std::chrono::seconds(5);
+
+metrics::Counter& lookup_errors() {
+  static auto& c = metrics::default_registry().counter(
+      "beacon_worker_preflight_errors_total", "Preflight database look-ups that failed (the message ran unchecked)");
+  return c;
+}
+metrics::Counter& unchecked() {
+  static auto& c = metrics::default_registry().counter(
+      "beacon_worker_preflight_unchecked_total",
+      "Redelivered or re-submitted messages run without the completed check (database unreachable)");
+  return c;
+}
 }  // namespace
 
 Preflight::Preflight(std::string database_url, Mailbox<PreflightItem>& results)
@@ -64,22 +77,31 @@ bool Preflight::ensure_connection() {
   }
 }
 
-bool Preflight::job_cancelled(const std::string& job_id) {
+std::optional<db::JobState> Preflight::job(const std::string& job_id) {
   auto now = Clock::now();
   auto it = job_cache_.find(job_id);
   if (it != job_cache_.end() && now - it->second.second < kJobCacheTtl) return it->second.first;
-  auto status = db::job_status(*db_, job_id);
-  bool cancelled = status && *status == "cancelled";
-  job_cache_[job_id] = {cancelled, now};
-  return cancelled;
+  auto state = db::job_state(*db_, job_id);
+  job_cache_[job_id] = {state, now};
+  return state;
 }
 
 Verdict Preflight::decide(const PreflightItem& item) {
-  if (!ensure_connection()) return Verdict::run;
   const auto& key = item.message.key;
+  const bool may_be_done = item.redelivered || item.message.submission > 1;
+  if (!ensure_connection()) {
+    if (may_be_done && !database_url_.empty()) {
+      unchecked().inc();
+      spdlog::warn("{}: database unreachable, running it without the completed check", key.log_context());
+    }
+    return Verdict::run;
+  }
   try {
-    if (job_cancelled(key.job_id)) return Verdict::job_cancelled;
-    if (item.redelivered || item.message.submission > 1) {
+    auto state = job(key.job_id);
+    if (state && state->status == "cancelled") return Verdict::job_cancelled;
+    // A message of an earlier submit that was never delivered before may
+    // still be done: the re-submit enqueued its execution again.
+    if (may_be_done || (state && item.message.submission < state->submissions)) {
       auto status = db::execution_status(*db_, key);
       if (status && *status == ExecStatus::completed) return Verdict::already_completed;
     }
@@ -87,6 +109,7 @@ Verdict Preflight::decide(const PreflightItem& item) {
   } catch (const std::exception& e) {
     db_.reset();
     db_retry_after_ = Clock::now() + kDbRetryDelay;
+    lookup_errors().inc();
     spdlog::warn("preflight lookup failed for {} ({}); running it", key.log_context(), e.what());
     return Verdict::run;
   }

@@ -1,10 +1,11 @@
 #pragma once
 // Preflight: the "pay the GPU once" check. Before inference, a message that
-// may already be done — a redelivery (the broker's `redelivered` flag) or a
-// re-submit (submission > 1) — is looked up in Postgres, read-only. A
-// completed execution is acked without calling the endpoint; a job that was
-// cancelled is dropped. First deliveries of a first submit skip the lookup
-// (they cannot be done yet) but still honour a cancelled job.
+// may already be done — a redelivery (the broker's `redelivered` flag), a
+// re-submit (submission > 1), or a message of an earlier submit than the
+// job's latest — is looked up in Postgres, read-only. A completed execution
+// is acked without calling the endpoint; a job that was cancelled is
+// dropped. Other first deliveries skip the execution lookup (they cannot be
+// done yet) but still honour a cancelled job (job state cached 3 s).
 //
 // Runs on its own thread with its own connection so the thread that owns the
 // AMQP connection never blocks on the database. When Postgres is unreachable
@@ -24,6 +25,7 @@
 
 #include <beacon/core/mailbox.hpp>
 #include <beacon/core/messages.hpp>
+#include <beacon/db/jobs_repo.hpp>
 
 
 namespace beacon {
@@ -49,7 +51,7 @@ class Preflight {
  private:
   void loop();
   Verdict decide(const PreflightItem& item);
-  bool job_cancelled(const std::string& job_id);
+  std::optional<db::JobState> job(const std::string& job_id);  // cached a few seconds
   bool ensure_connection();
 
   std::string database_url_;
@@ -60,8 +62,8 @@ class Preflight {
   bool stopping_ = false;
   std::unique_ptr<pqxx::connection> db_;
   std::chrono::steady_clock::time_point db_retry_after_{};
-  // job_id -> (cancelled?, when looked up); a few seconds stale at most.
-  std::map<std::string, std::pair<bool, std::chrono::steady_clock::time_point>> job_cache_;
+  // job_id -> (state, when looked up); a few seconds stale at most.
+  std::map<std::string, std::pair<std::optional<db::JobState>, std::chrono::steady_clock::time_point>> job_cache_;
   std::thread thread_;
 };
 

@@ -26,10 +26,14 @@ struct WorkerOptions {
   std::string endpoints_file;
   int concurrency = 32;         // messages held at once (prefetch) = requests in flight at most
   std::chrono::seconds drain_timeout{60};  // SIGTERM: time for in-flight requests to finish
+  int heartbeat_s = 30;                    // AMQP heartbeat (BEACON_AMQP_HEARTBEAT_S)
   std::string metrics_addr;
 };
 
 // Runs until SIGTERM/SIGINT; returns the exit code (2 bad configuration).
+// After the signal it stops consuming, lets in-flight requests finish for up
+// to drain_timeout, then aborts the rest (requeued, never failed) and exits 0
+// at most drain_timeout + 10 s after the signal.
 int run_worker(const WorkerOptions& options);
 
 }  // namespace beacon

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
+#include <stdexcept>
 #include <utility>
 
 namespace beacon::amqp {
@@ -60,6 +62,19 @@ amqp_table_entry_t string_entry(const char* key, const std::string& value) {
 }
 
 }  // namespace
+
+int heartbeat_s_from_env(int fallback) {
+  const char* raw = std::getenv("BEACON_AMQP_HEARTBEAT_S");
+  if (raw == nullptr || *raw == '\0') return fallback;
+  const std::string_view value = raw;
+  int parsed = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size() || parsed < 0 || parsed > 3600) {
+    throw std::invalid_argument("BEACON_AMQP_HEARTBEAT_S must be an integer from 0 to 3600 (seconds), not \"" +
+                                std::string(value) + "\"");
+  }
+  return parsed;
+}
 
 Client::Client(ClientOptions options) : options_(std::move(options)), url_(parse_url(options_.url)) {}
 

@@ -62,6 +62,12 @@ struct ClientOptions {
   std::size_t max_body_bytes = 16 * 1024 * 1024;
 };
 
+// BEACON_AMQP_HEARTBEAT_S: the heartbeat the long-running parts ask for, in
+// seconds (0 disables; rabbitmq-c 0.11 then never notices a silent peer).
+// Returns `fallback` when unset or empty; throws std::invalid_argument naming
+// the variable for anything but an integer in [0, 3600].
+int heartbeat_s_from_env(int fallback = 30);
+
 struct Delivery {
   std::uint64_t generation = 0;  // Client::generation() of the connection it came on
   std::uint64_t tag = 0;         // delivery tag, for ack()/reject() on that connection only

@@ -173,4 +173,12 @@ std::optional<std::string> job_status(pqxx::connection& conn, const std::string&
   });
 }
 
+std::optional<JobState> job_state(pqxx::connection& conn, const std::string& job_id) {
+  return transact(conn, [&](pqxx::work& w) -> std::optional<JobState> {
+    const pqxx::result r = w.exec_params(std::string(sql::job_state), job_id);
+    if (r.empty()) return std::nullopt;
+    return JobState{r[0][0].as<std::string>(), r[0][1].as<int>()};
+  });
+}
+
 }  // namespace beacon::db

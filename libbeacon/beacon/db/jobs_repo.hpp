@@ -51,4 +51,12 @@ std::optional<ExecStatus> execution_status(pqxx::connection& conn, const Executi
 // Current status of a job ("queued", "running", ...); nullopt when unknown.
 std::optional<std::string> job_status(pqxx::connection& conn, const std::string& job_id);
 
+// Status and submission count of a job (the latest submit is number
+// `submissions`); nullopt when unknown.
+struct JobState {
+  std::string status;
+  int submissions = 1;
+};
+std::optional<JobState> job_state(pqxx::connection& conn, const std::string& job_id);
+
 }  // namespace beacon::db

@@ -2,7 +2,9 @@
 // Running one unit of work in a transaction, with the retries Postgres asks
 // for. Deadlocks and serialization failures are the server saying "try again":
 // the transaction is rolled back and the work is run again, a bounded number
-// of times. A lost connection becomes DatabaseUnavailable (connect.hpp): the
+// of times. A lost connection, and an SQL error that means the server cannot
+// serve now (SQLSTATE classes 08, 53, 57, 58: shutting down, starting up, too
+// many connections), become DatabaseUnavailable (connect.hpp): the
 // pqxx::connection is then dead for good (pqxx 6.4 does not reopen a broken
 // direct connection), so the caller opens a new one with connect() to retry.
 #include <chrono>

@@ -1,0 +1,74 @@
+#pragma once
+// Tools for the resilience, poison and chaos tests: inject faults (restart
+// the broker or the database of scripts/test.sh), publish raw bytes where a
+// part listens, read beacon.dead, and watch a part through the /metrics and
+// /readyz it serves. Every wait is bounded.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <beacon/amqp/client.hpp>
+
+#include "process.hpp"
+
+namespace beacon::test {
+
+// Sets an environment variable for this process (and so for every child it
+// starts) until the end of the scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  bool had_ = false;
+  std::string old_;
+};
+
+// The port a part logged as "metrics on HOST:PORT" (start it with
+// --metrics-addr 127.0.0.1:0); 0 when it did not within `timeout`.
+int logged_metrics_port(Process& p, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+// A metric summed over its label sets; -1 when /metrics does not answer.
+double scrape(int port, const std::string& metric);
+// GET /readyz answered "ready".
+bool is_ready(int port);
+
+// "$BEACON_SERVICES_SCRIPT" restart-rabbitmq|restart-postgres "$BEACON_SERVICES_DIR".
+// `which` is "rabbitmq" or "postgres". Returns the exit code and output.
+RunResult restart_service(const std::string& which, std::chrono::milliseconds timeout = std::chrono::seconds(180));
+
+// One message as a misbehaving publisher would send it.
+struct RawMessage {
+  std::string exchange;
+  std::string routing_key;
+  std::string body;
+  std::string message_id;
+  std::map<std::string, std::string> headers;
+};
+// Publishes with confirms; fails the calling test when one is refused.
+void publish_raw(const std::vector<RawMessage>& messages);
+
+// Takes from beacon.dead every message for which `mine` holds, until
+// `expected` of them were seen or `timeout` passed; acks those, leaves the
+// rest in the queue. With expected == 0 it reads what the queue holds now
+// and returns the matches (for "no dead letters").
+std::vector<amqp::Delivery> take_dead_letters(const std::function<bool(const amqp::Delivery&)>& mine,
+                                              std::size_t expected, std::chrono::milliseconds timeout);
+
+// Ready messages in `queue` (passive declare), -1 when it does not exist.
+long queue_depth(const std::string& queue);
+void delete_queue(const std::string& queue);
+
+// A one-off consumer of `queue` (prefetch 1) that hands each delivery to
+// `on` and settles it as `on` says: true ack, false reject with requeue. Stops
+// when `on` sets `stop`, or at `timeout`. Returns the deliveries seen.
+std::size_t consume_settling(const std::string& queue,
+                             const std::function<bool(const amqp::Delivery&, bool& stop)>& on,
+                             std::chrono::milliseconds timeout);
+
+}  // namespace beacon::test

@@ -1,0 +1,54 @@
+#include "endpoint_metrics.hpp"
+
+namespace beacon {
+
+EndpointMetrics::Series& EndpointMetrics::series(const std::string& endpoint, const std::string& region,
+                                                 const std::string& model) {
+  auto [it, fresh] = series_.try_emplace(endpoint + '\x1f' + region + '\x1f' + model);
+  Series& s = it->second;
+  if (fresh) {
+    metrics::Labels l{{"endpoint", endpoint}, {"region", region}, {"model", model}};
+    s.requests = &r_.counter("beacon_worker_inference_requests_total", "Inference attempts sent, per endpoint", l);
+    s.latency = &r_.histogram("beacon_worker_inference_latency_seconds",
+                              "Inference attempt latency (attempts that got an HTTP response)", l);
+    s.in_flight = &r_.gauge("beacon_worker_endpoint_in_flight", "Inference requests on the wire now", l);
+    s.queued = &r_.gauge("beacon_worker_endpoint_queued",
+                         "Inference requests waiting for a slot, the circuit or a backoff", l);
+    s.circuit = &r_.gauge("beacon_worker_endpoint_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", l);
+    s.opened = &r_.counter("beacon_worker_endpoint_circuit_opened_total", "Times the endpoint's circuit opened", l);
+  }
+  return s;
+}
+
+void EndpointMetrics::observe(const infer::AttemptEvent& e) {
+  std::lock_guard lock(mutex_);
+  Series& s = series(e.endpoint, e.region, e.model);
+  s.requests->inc();
+  if (e.http_status != 0) s.latency->observe(e.latency_ms / 1000.0);
+  if (e.error_kind.empty()) return;
+  auto& counter = s.errors[e.error_kind];
+  if (counter == nullptr) {
+    counter = &r_.counter("beacon_worker_inference_errors_total", "Failed inference attempts by kind, per endpoint",
+                          {{"endpoint", e.endpoint}, {"region", e.region}, {"model", e.model}, {"kind", e.error_kind}});
+  }
+  counter->inc();
+}
+
+void EndpointMetrics::refresh(const std::vector<infer::EndpointStats>& stats) {
+  std::lock_guard lock(mutex_);
+  for (const auto& st : stats) {
+    Series& s = series(st.endpoint, st.region, st.model);
+    s.in_flight->set(static_cast<double>(st.in_flight));
+    s.queued->set(static_cast<double>(st.queued));
+    double state = 0;
+    if (st.circuit == infer::CircuitState::half_open) state = 1;
+    if (st.circuit == infer::CircuitState::open) state = 2;
+    s.circuit->set(state);
+    if (st.circuit_opened > s.opened_seen) {
+      s.opened->inc(st.circuit_opened - s.opened_seen);
+      s.opened_seen = st.circuit_opened;
+    }
+  }
+}
+
+}  // namespace beacon
