@@ -9,6 +9,7 @@
 #include <beacon/db/jobs_repo.hpp>
 
 #include "commands.hpp"
+#include "database.hpp"
 
 namespace beacon::producer {
 
@@ -22,9 +23,7 @@ int cancel(int argc, char** argv) {
     return args.has("--help") ? kExitOk : kExitBadInput;
   }
   auto job_id = args.positionals()[0];
-  auto url = env_or("BEACON_DATABASE_URL", "");
-  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
-  auto conn = db::connect(url);
+  auto conn = connect_database();
   if (!db::cancel_job(*conn, job_id)) {
     std::fprintf(stderr, "beacon-producer cancel: unknown job '%s'\n", job_id.c_str());
     return kExitBadInput;

@@ -7,6 +7,7 @@
 #include <beacon/db/progress_queries.hpp>
 
 #include "commands.hpp"
+#include "database.hpp"
 
 namespace beacon::producer {
 namespace {
@@ -70,13 +71,8 @@ int export_rows(int argc, char** argv) {
     only = parse_exec_status(*s);
     if (!only) throw BadInput("--status must be pending, running, completed, failed or cancelled");
   }
-  auto url = env_or("BEACON_DATABASE_URL", "");
-  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
-  auto conn = db::connect(url);
-  if (!db::load_job(*conn, job_id)) {
-    std::fprintf(stderr, "beacon-producer export: unknown job '%s'\n", job_id.c_str());
-    return kExitBadInput;
-  }
+  auto conn = connect_database();
+  if (!job_exists(*conn, job_id, "export")) return kExitBadInput;
   db::for_each_execution(*conn, job_id, [&](const db::ExecutionRow& r) {
     if (only && r.status != *only) return;
     std::string line = to_jsonl(r);

@@ -6,6 +6,7 @@
 #include <beacon/db/migrate.hpp>
 
 #include "commands.hpp"
+#include "database.hpp"
 
 namespace beacon::producer {
 
@@ -17,10 +18,8 @@ int migrate(int argc, char** argv) {
                  "each once, under an advisory lock; safe to run twice at once.\n";
     return kExitOk;
   }
-  auto url = env_or("BEACON_DATABASE_URL", "");
-  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
   auto dir = args.get("--dir") ? std::filesystem::path(*args.get("--dir")) : db::default_migrations_dir();
-  auto conn = db::connect(url);
+  auto conn = connect_database();
   int applied = db::apply_migrations(*conn, dir);
   std::printf("migrations: %d applied from %s\n", applied, dir.c_str());
   return kExitOk;

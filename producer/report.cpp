@@ -8,6 +8,7 @@
 #include <beacon/views/report.hpp>
 
 #include "commands.hpp"
+#include "database.hpp"
 
 namespace beacon::producer {
 namespace {
@@ -38,13 +39,8 @@ int report(int argc, char** argv) {
     return args.has("--help") ? kExitOk : kExitBadInput;
   }
   auto job_id = args.positionals()[0];
-  auto url = env_or("BEACON_DATABASE_URL", "");
-  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
-  auto conn = db::connect(url);
-  if (!db::load_job(*conn, job_id)) {
-    std::fprintf(stderr, "beacon-producer report: unknown job '%s'\n", job_id.c_str());
-    return kExitBadInput;
-  }
+  auto conn = connect_database();
+  if (!job_exists(*conn, job_id, "report")) return kExitBadInput;
   views::ReportBuilder builder(job_id);
   db::for_each_execution(*conn, job_id, [&](const db::ExecutionRow& r) {
     views::ReportRow row;

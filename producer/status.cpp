@@ -10,6 +10,7 @@
 #include <beacon/views/status_text.hpp>
 
 #include "commands.hpp"
+#include "database.hpp"
 
 namespace beacon::producer {
 namespace {
@@ -108,10 +109,8 @@ int status(int argc, char** argv) {
     return args.has("--help") ? kExitOk : kExitBadInput;
   }
   auto stall_after_s = static_cast<double>(args.get_int("--stall-after-s", 300, 1, 86400 * 7));
-  auto url = env_or("BEACON_DATABASE_URL", "");
-  if (url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
+  auto conn = connect_database();
   if (args.positionals().empty()) {
-    auto conn = db::connect(url);
     std::vector<views::JobSummary> jobs;
     for (const auto& p : db::recent_jobs(*conn, static_cast<int>(args.get_int("--limit", 20, 1, 10000))))
       jobs.push_back(to_summary(p));
@@ -126,12 +125,8 @@ int status(int argc, char** argv) {
   auto interval = std::chrono::seconds(args.get_int("--interval-s", 1, 1, 3600));
   bool json = args.has("--json");
   bool tty = isatty(STDOUT_FILENO);
-  auto conn = db::connect(url);
   if (args.has("--matrix")) {
-    if (!db::load_job(*conn, job_id)) {
-      std::fprintf(stderr, "beacon-producer status: unknown job '%s'\n", job_id.c_str());
-      return kExitBadInput;
-    }
+    if (!job_exists(*conn, job_id, "status")) return kExitBadInput;
     std::vector<views::MatrixCell> cells;
     for (const auto& c : db::load_matrix(*conn, job_id))
       cells.push_back({c.question_id, c.model_id, c.region, c.status, c.classification.value_or("")});
@@ -165,7 +160,7 @@ int status(int argc, char** argv) {
       // A database restart while watching: say so and keep watching.
       std::fprintf(stderr, "status: database read failed (%s); retrying\n", e.what());
       try {
-        conn = db::connect(url);
+        conn = connect_database();
       } catch (const db::DatabaseUnavailable&) {
       }
       continue;

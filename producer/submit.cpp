@@ -11,6 +11,7 @@
 #include <beacon/db/jobs_repo.hpp>
 
 #include "commands.hpp"
+#include "database.hpp"
 #include "enqueue.hpp"
 
 namespace beacon::producer {
@@ -47,9 +48,7 @@ int submit(int argc, char** argv) {
   }
   if (spec.job_id.empty()) spec.job_id = generate_job_id();
 
-  auto db_url = env_or("BEACON_DATABASE_URL", "");
-  if (db_url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
-  auto conn = db::connect(db_url);
+  auto conn = connect_database();
   auto reg = db::register_job(*conn, spec, now_rfc3339());
 
   EnqueueOptions eo;

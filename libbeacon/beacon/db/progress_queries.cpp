@@ -18,11 +18,12 @@ std::optional<T> opt(const pqxx::field& f) {
   return f.as<T>();
 }
 
-std::string_view groups_query(Group g) {
+// The dimension name job_group_counts uses for a group.
+std::string dimension(Group g) {
   switch (g) {
-    case Group::question: return sql::question_groups;
-    case Group::region: return sql::region_groups;
-    case Group::model: return sql::model_groups;
+    case Group::question: return "question";
+    case Group::region: return "region";
+    case Group::model: return "model";
   }
   throw std::invalid_argument("unknown progress group");
 }
@@ -114,7 +115,7 @@ std::vector<MatrixCell> load_matrix(pqxx::connection& conn, const std::string& j
 std::vector<GroupProgress> load_groups(pqxx::connection& conn, const std::string& job_id, Group group) {
   return transact(conn, [&](pqxx::work& w) {
     std::vector<GroupProgress> out;
-    for (const auto& row : w.exec_params(std::string(groups_query(group)), job_id)) {
+    for (const auto& row : w.exec_params(std::string(sql::group_counts), job_id, dimension(group))) {
       GroupProgress g;
       g.group = row[0].as<std::string>();
       g.total = row[1].as<std::int64_t>();
