@@ -1,5 +1,6 @@
 #include "faults.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <regex>
@@ -132,17 +133,20 @@ void delete_queue(const std::string& queue) {
 
 std::size_t consume_settling(const std::string& queue,
                              const std::function<bool(const amqp::Delivery&, bool& stop)>& on,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout, std::chrono::milliseconds idle) {
   auto c = connect_client("beacon-test-consumer");
   c->set_prefetch(1);
   c->consume(queue);
   std::size_t seen = 0;
   bool stop = false;
   auto deadline = Clock::now() + timeout;
+  auto last = Clock::now();
   while (!stop && Clock::now() < deadline) {
+    if (idle.count() > 0 && Clock::now() - last >= idle) break;
     c->poll(50ms);
     while (auto d = c->take_delivery()) {
       ++seen;
+      last = Clock::now();
       if (on(*d, stop)) {
         c->ack(d->tag);
       } else {
@@ -153,6 +157,49 @@ std::size_t consume_settling(const std::string& queue,
   }
   c->close();
   return seen;
+}
+
+std::string numbered_spec(const std::vector<std::string>& regions, const std::vector<std::string>& models,
+                          int questions, const std::string& tag) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "\"" : ",\"") + x + "\"";
+    return "[" + out + "]";
+  };
+  std::string qs;
+  for (int i = 0; i < questions; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "q%04d", i);
+    qs += std::string(i ? "," : "") + "{\"id\":\"" + id + "\",\"prompt\":\"Question " + std::to_string(i) +
+          " of test " + tag + "?\"}";
+  }
+  return "{\"models\":" + list(models) + ",\"regions\":" + list(regions) + ",\"questions\":[" + qs +
+         "],\"samples\":1,\"system_prompt\":\"You are a helpful assistant based in {region}.\"," +
+         "\"params\":{\"temperature\":0.1,\"max_tokens\":64}}";
+}
+
+long sim_stat(const Fleet& f, const std::string& field) {
+  auto url = f.sim_url();  // http://127.0.0.1:P
+  auto port = std::stoi(url.substr(url.rfind(':') + 1));
+  auto body = Fleet::http_get("127.0.0.1", port, "/stats");
+  std::smatch m;
+  std::regex re("\"" + field + "\":\\s*(-?[0-9]+)");
+  if (!std::regex_search(body, m, re)) return -1;
+  return std::stol(m[1]);
+}
+
+void expect_exact(Fleet& f, const std::string& job, long total, long completed) {
+  auto j = f.job(job);
+  ASSERT_TRUE(j.has_value()) << "no job " << job;
+  auto e = f.executions(job);
+  EXPECT_EQ(e.rows, total) << "invariant 1: one row per planned execution";
+  EXPECT_EQ(e.distinct_keys, total) << "invariant 1: one row per key";
+  EXPECT_EQ(j->total, total);
+  EXPECT_EQ(e.completed, completed);
+  EXPECT_EQ(j->completed, e.completed) << "invariant 2: jobs.completed = completed rows";
+  EXPECT_EQ(j->failed, e.failed) << "invariant 2: jobs.failed = failed rows";
+  EXPECT_EQ(j->cancelled, e.cancelled) << "invariant 2: jobs.cancelled = cancelled rows";
+  EXPECT_EQ(e.running + e.pending, 0) << "a finished job has no open executions";
 }
 
 }  // namespace beacon::test

@@ -66,9 +66,28 @@ void delete_queue(const std::string& queue);
 
 // A one-off consumer of `queue` (prefetch 1) that hands each delivery to
 // `on` and settles it as `on` says: true ack, false reject with requeue. Stops
-// when `on` sets `stop`, or at `timeout`. Returns the deliveries seen.
+// when `on` sets `stop`, when nothing arrived for `idle` (if > 0), or at
+// `timeout`. Returns the deliveries seen.
 std::size_t consume_settling(const std::string& queue,
                              const std::function<bool(const amqp::Delivery&, bool& stop)>& on,
-                             std::chrono::milliseconds timeout);
+                             std::chrono::milliseconds timeout,
+                             std::chrono::milliseconds idle = std::chrono::milliseconds(0));
+
+class Fleet;
+
+// A job spec: regions x models x `questions` inline questions with prompts
+// unique to `tag` (so the sim counts a second call for one execution as a
+// duplicate, never two executions as one), samples 1.
+std::string numbered_spec(const std::vector<std::string>& regions, const std::vector<std::string>& models,
+                          int questions, const std::string& tag);
+
+// A field of the fleet's sim /stats ("requests", "completed", "duplicates",
+// "completed_duplicates", "in_flight"); -1 when the sim does not answer.
+long sim_stat(const Fleet& f, const std::string& field);
+
+// SPEC invariants 1 and 2 on a job's rows, as gtest expectations: rows =
+// distinct keys = `total`, and jobs.completed / failed / cancelled equal the
+// counts of such rows. `completed` is the expected number of completed rows.
+void expect_exact(Fleet& f, const std::string& job, long total, long completed);
 
 }  // namespace beacon::test
