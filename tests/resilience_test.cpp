@@ -1,0 +1,389 @@
+// Issue 3: the fleet rides through crashes, restarts and signals (SPEC
+// invariants 1, 2, 3, 6 and 7) with the real binaries against the real
+// RabbitMQ and Postgres of scripts/test.sh. Each test uses its own region(s)
+// and job id, and prints what it measured.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/faults.hpp"
+#include "support/fleet.hpp"
+#include "support/wait.hpp"
+
+namespace beacon::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Waits until the metric satisfies `ok`; the failure message names it and its last value.
+::testing::AssertionResult metric_reaches(int port, const std::string& metric, const std::function<bool(double)>& ok,
+                                          std::chrono::milliseconds timeout) {
+  double last = -1;
+  if (eventually(
+          [&] {
+            last = scrape(port, metric);
+            return last >= 0 && ok(last);
+          },
+          timeout, 100ms))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << metric << " on port " << port << " did not reach the expected value within "
+                                       << timeout.count() << " ms (last " << last << ")";
+}
+
+}  // namespace
+
+// Invariant 7 (SIGKILL) and 3: a worker killed with requests in flight loses
+// nothing; its unacked messages go to the other worker of the region, and the
+// job ends with one row per key and exact counters. The price is paid at the
+// endpoint: at most the killed worker's in-flight requests run twice.
+TEST(Resilience, WorkerKilledMidInferenceIsRedeliveredToAnotherWorker) {
+  Fleet f("res-kill-worker");
+  f.start_sim({"--latency-ms", "1500", "--jitter-ms", "200"});
+  auto region = "rkw-" + unique_suffix();
+  f.write_endpoints({region});
+  f.start_writer();
+  auto& victim = f.start_worker(region, {"--concurrency", "6", "--metrics-addr", "127.0.0.1:0", "--worker-id", "victim"});
+  f.start_worker(region, {"--concurrency", "6", "--worker-id", "survivor"});
+  int port = logged_metrics_port(victim);
+  ASSERT_NE(port, 0) << victim.output();
+  auto job = "res-kill-worker-" + unique_suffix();
+  auto s = f.submit(numbered_spec({region}, {"m1", "m2", "m3"}, 12, job), job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_EQ(s.total, 36);
+
+  ASSERT_TRUE(metric_reaches(port, "beacon_worker_endpoint_in_flight", [](double v) { return v >= 3; }, 30s))
+      << f.logs_tail();
+  double held = scrape(port, "beacon_worker_in_flight");
+  victim.kill();
+  auto killed_at = Clock::now();
+  f.start_worker(region, {"--concurrency", "6", "--worker-id", "victim-restarted"});
+
+  ASSERT_TRUE(f.wait_finished(job, 120s)) << "job did not finish after the kill\n" << f.logs_tail();
+  expect_exact(f, job, 36, 36);
+  long dups = sim_stat(f, "duplicates");
+  std::cout << "[figures] worker SIGKILL: held " << held << " messages, endpoint duplicates " << dups
+            << ", job finished " << seconds_since(killed_at) << " s after the kill\n";
+  EXPECT_GE(dups, 1) << "the killed worker's in-flight requests must have been run again by another worker";
+  EXPECT_LE(dups, static_cast<long>(held)) << "only what the killed worker held may be paid twice";
+}
+
+// Invariant 3 for the progress-writer: events it holds in an uncommitted
+// batch are not acked, so a SIGKILL loses none; its successor applies them once.
+TEST(Resilience, ProgressWriterKilledMidBatchLosesNothing) {
+  Fleet f("res-kill-writer");
+  f.start_sim({"--latency-ms", "20"});
+  auto region = "rkp-" + unique_suffix();
+  f.write_endpoints({region});
+  // A batch that only a full 10,000 events or a minute would close: the
+  // writer is surely killed holding it.
+  auto& writer = f.start_writer({"--batch-size", "10000", "--batch-wait-ms", "60000", "--metrics-addr", "127.0.0.1:0"});
+  f.start_worker(region, {"--concurrency", "10"});
+  int port = logged_metrics_port(writer);
+  ASSERT_NE(port, 0) << writer.output();
+  auto job = "res-kill-writer-" + unique_suffix();
+  auto s = f.submit(numbered_spec({region}, {"m1", "m2"}, 5, job), job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+
+  // Every execution's started and completed event is in the writer's batch.
+  ASSERT_TRUE(metric_reaches(port, "beacon_writer_events_consumed_total", [](double v) { return v >= 20; }, 60s))
+      << f.logs_tail();
+  EXPECT_EQ(scrape(port, "beacon_writer_events_acked_total"), 0);
+  EXPECT_EQ(f.executions(job).pending, 10) << "nothing is committed before the batch closes";
+  writer.kill();
+
+  auto& successor = f.start_writer({"--metrics-addr", "127.0.0.1:0"});
+  int port2 = logged_metrics_port(successor);
+  ASSERT_NE(port2, 0) << successor.output();
+  ASSERT_TRUE(f.wait_finished(job, 60s)) << "the redelivered batch was not applied\n" << f.logs_tail();
+  expect_exact(f, job, 10, 10);
+  EXPECT_GE(scrape(port2, "beacon_writer_events_consumed_total"), 20) << "the batch was redelivered";
+  EXPECT_EQ(sim_stat(f, "requests"), 10) << "the writer's crash costs no inference";
+}
+
+// A broker restart in the middle of a job and of a submit (invariants 3, 7):
+//  * the worker and the writer reconnect on their own (logged backoff),
+//    re-declare the topology and carry on; their processes never exit;
+//  * inference in flight when the connection dropped is not paid twice: its
+//    result is published on the new connection and the redelivered messages
+//    join it, so the endpoint sees every execution exactly once, and no
+//    stale delivery tag is ever acked (no 406 PRECONDITION_FAILED);
+//  * the producer re-publishes what was not confirmed and exits 0.
+TEST(Resilience, BrokerRestartMidJobAndMidSubmit) {
+  Fleet f("res-broker");
+  f.start_sim({"--latency-ms", "8000"});
+  auto region = "rbr-" + unique_suffix();
+  auto bulk_region = "rbr-bulk-" + unique_suffix();
+  f.write_endpoints({region});
+  auto& writer = f.start_writer({"--metrics-addr", "127.0.0.1:0"});
+  auto& worker = f.start_worker(region, {"--concurrency", "8", "--metrics-addr", "127.0.0.1:0"});
+  int wport = logged_metrics_port(worker), pport = logged_metrics_port(writer);
+  ASSERT_NE(wport, 0) << worker.output();
+  ASSERT_NE(pport, 0) << writer.output();
+  auto job = "res-broker-" + unique_suffix();
+  auto s = f.submit(numbered_spec({region}, {"m1", "m2"}, 8, job), job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_TRUE(metric_reaches(wport, "beacon_worker_endpoint_in_flight", [](double v) { return v >= 8; }, 30s))
+      << f.logs_tail();
+
+  // A submit of 60,000 messages (no worker consumes that region) in flight.
+  auto bulk_job = "res-broker-bulk-" + unique_suffix();
+  std::string models;
+  for (int i = 0; i < 60; ++i) models += std::string(i ? "," : "") + "\"b" + std::to_string(i) + "\"";
+  auto bulk_spec = f.write_file("bulk.json", "{\"models\":[" + models + "],\"regions\":[\"" + bulk_region +
+                                                 "\"],\"samples\":1000}");
+  Process submit({build_dir() + "/beacon-producer", "submit", bulk_spec, "--job-id", bulk_job}, f.env(),
+                 f.dir() + "/bulk-submit.log");
+  ASSERT_TRUE(eventually([&] { return queue_depth("beacon.exec." + bulk_region) > 2000 || !submit.running(); }, 60s))
+      << submit.output();
+  ASSERT_TRUE(submit.running()) << "the submit finished before the restart: it must be interrupted\n"
+                                << submit.output();
+
+  auto restart_at = Clock::now();
+  auto r = restart_service("rabbitmq");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  double restart_s = seconds_since(restart_at);
+
+  ASSERT_TRUE(eventually([&] { return is_ready(wport) && is_ready(pport); }, 60s)) << f.logs_tail();
+  double ready_s = seconds_since(restart_at);
+  auto submit_rc = submit.wait(180s);
+  ASSERT_TRUE(f.wait_finished(job, 120s)) << "job did not finish after the restart\n" << f.logs_tail();
+  double finished_s = seconds_since(restart_at);
+
+  // The job: exact, and the endpoint saw each execution once.
+  expect_exact(f, job, 16, 16);
+  EXPECT_EQ(sim_stat(f, "requests"), 16) << "no inference may be paid twice across a reconnect";
+  EXPECT_EQ(sim_stat(f, "duplicates"), 0);
+  EXPECT_GE(scrape(wport, "beacon_worker_duplicates_absorbed_total"), 8)
+      << "the redelivered messages joined the inference still running";
+  EXPECT_GE(scrape(wport, "beacon_worker_broker_reconnects_total"), 1);
+  EXPECT_GE(scrape(pport, "beacon_writer_broker_reconnects_total"), 1);
+  EXPECT_TRUE(worker.running()) << "the worker must reconnect, not exit";
+  EXPECT_TRUE(writer.running()) << "the writer must reconnect, not exit";
+  auto wlog = worker.output();
+  EXPECT_EQ(wlog.find("PRECONDITION_FAILED"), std::string::npos) << "a stale delivery tag was acked\n" << wlog;
+  EXPECT_EQ(wlog.find("unknown delivery tag"), std::string::npos) << wlog;
+  EXPECT_NE(wlog.find("reconnecting to the broker"), std::string::npos) << "the backoff is logged";
+  EXPECT_NE(writer.output().find("reconnecting to the broker"), std::string::npos);
+
+  // The submit: re-published what the restart left unconfirmed, exit 0.
+  ASSERT_TRUE(submit_rc.has_value()) << "submit did not end\n" << submit.output();
+  EXPECT_EQ(*submit_rc, 0) << submit.output();
+  EXPECT_NE(submit.output().find("broker connection lost while enqueueing"), std::string::npos) << submit.output();
+  EXPECT_NE(submit.output().find("\"enqueued\":60000"), std::string::npos) << submit.output();
+  long depth = queue_depth("beacon.exec." + bulk_region);
+  EXPECT_GE(depth, 60000) << "every message survives (duplicates allowed)";
+  delete_queue("beacon.exec." + bulk_region);
+
+  std::cout << "[figures] broker restart: restart took " << restart_s << " s, worker and writer ready "
+            << ready_s << " s after it began, job finished after " << finished_s << " s; bulk queue held " << depth
+            << " messages for 60000 planned\n";
+}
+
+// Invariant 3 across a database restart: the writer keeps its batch unacked,
+// retries with backoff and applies it once Postgres is back; it never exits.
+TEST(Resilience, DatabaseRestartMidJob) {
+  Fleet f("res-db");
+  f.start_sim({"--latency-ms", "400", "--jitter-ms", "100"});
+  auto region = "rdb-" + unique_suffix();
+  f.write_endpoints({region});
+  auto& writer = f.start_writer({"--metrics-addr", "127.0.0.1:0"});
+  f.start_worker(region, {"--concurrency", "4"});
+  int port = logged_metrics_port(writer);
+  ASSERT_NE(port, 0) << writer.output();
+  auto job = "res-db-" + unique_suffix();
+  auto s = f.submit(numbered_spec({region}, {"m1", "m2", "m3"}, 20, job), job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_TRUE(eventually([&] { return f.executions(job).completed >= 5; }, 60s)) << f.logs_tail();
+
+  auto restart_at = Clock::now();
+  auto r = restart_service("postgres");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_TRUE(f.wait_finished(job, 120s)) << f.logs_tail();
+  std::cout << "[figures] database restart: job finished " << seconds_since(restart_at) << " s after it began\n";
+
+  expect_exact(f, job, 60, 60);
+  EXPECT_TRUE(writer.running()) << "the writer must wait for Postgres, not exit";
+  EXPECT_GE(scrape(port, "beacon_writer_db_errors_total"), 1) << "the outage was seen and retried\n" << writer.output();
+  EXPECT_EQ(sim_stat(f, "duplicates"), 0);
+  auto dead = take_dead_letters([&](const amqp::Delivery& d) { return d.body.find(job) != std::string::npos; }, 0, 20s);
+  EXPECT_TRUE(dead.empty()) << "an outage is not bad input: " << dead.size() << " events dead-lettered";
+}
+
+// Invariant 7 (SIGTERM): the worker stops taking messages, finishes what it
+// holds and exits 0; nothing is paid twice.
+TEST(Resilience, WorkerSigtermFinishesInFlightAndExitsZero) {
+  Fleet f("res-sigterm");
+  f.start_sim({"--latency-ms", "2000"});
+  auto region = "rst-" + unique_suffix();
+  f.write_endpoints({region});
+  f.start_writer();
+  auto& worker = f.start_worker(region, {"--concurrency", "4", "--metrics-addr", "127.0.0.1:0"});
+  int port = logged_metrics_port(worker);
+  ASSERT_NE(port, 0) << worker.output();
+  auto job = "res-sigterm-" + unique_suffix();
+  auto s = f.submit(numbered_spec({region}, {"m1", "m2"}, 6, job), job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_TRUE(metric_reaches(port, "beacon_worker_endpoint_in_flight", [](double v) { return v >= 4; }, 30s))
+      << f.logs_tail();
+
+  auto t0 = Clock::now();
+  worker.signal(SIGTERM);
+  auto rc = worker.wait(30s);
+  ASSERT_TRUE(rc.has_value()) << "worker did not exit\n" << worker.output();
+  EXPECT_EQ(*rc, 0) << worker.output();
+  double took = seconds_since(t0);
+  EXPECT_LT(took, 10) << "in-flight requests take 2 s; the drain must not wait for more";
+  ASSERT_TRUE(eventually([&] { return f.executions(job).completed >= 4; }, 30s))
+      << "the 4 in-flight executions were finished, not requeued\n" << f.logs_tail();
+
+  f.start_worker(region, {"--concurrency", "4"});
+  ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
+  expect_exact(f, job, 12, 12);
+  EXPECT_EQ(sim_stat(f, "requests"), 12) << "a drained worker hands nothing back to be paid again";
+  std::cout << "[figures] worker SIGTERM with 4 requests in flight: exit 0 after " << took << " s\n";
+}
+
+// SIGINT and a drain timeout shorter than the requests: they are aborted,
+// requeued (never marked failed), and the worker still exits 0 in time.
+TEST(Resilience, WorkerSigintAfterDrainTimeoutRequeuesAndExitsZero) {
+  Fleet f("res-sigint");
+  f.start_sim({"--latency-ms", "100"});
+  auto region = "rsi-" + unique_suffix();
+  f.write_endpoints({region});
+  f.start_writer();
+  // The next 4 requests take a minute.
+  auto port_of = [](const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); };
+  ASSERT_NE(Fleet::http_post("127.0.0.1", port_of(f.sim_url()), "/admin/mode",
+                             R"({"mode":"slow","count":4,"delay_ms":60000})"),
+            "");
+  auto& worker = f.start_worker(region, {"--concurrency", "4", "--drain-timeout-s", "1", "--metrics-addr", "127.0.0.1:0"});
+  int port = logged_metrics_port(worker);
+  ASSERT_NE(port, 0) << worker.output();
+  auto job = "res-sigint-" + unique_suffix();
+  auto s = f.submit(numbered_spec({region}, {"m1"}, 8, job), job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_TRUE(metric_reaches(port, "beacon_worker_endpoint_in_flight", [](double v) { return v >= 4; }, 30s))
+      << f.logs_tail();
+
+  auto t0 = Clock::now();
+  worker.signal(SIGINT);
+  auto rc = worker.wait(30s);
+  ASSERT_TRUE(rc.has_value()) << "worker did not exit\n" << worker.output();
+  EXPECT_EQ(*rc, 0) << worker.output();
+  double took = seconds_since(t0);
+  EXPECT_LT(took, 1 + 10) << "bound: --drain-timeout-s + 10 s";
+  EXPECT_NE(worker.output().find("drain timeout: requeueing"), std::string::npos) << worker.output();
+  EXPECT_EQ(f.executions(job).failed, 0) << "an aborted request never fails its execution";
+
+  f.start_worker(region, {"--concurrency", "4"});
+  ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
+  expect_exact(f, job, 8, 8);
+  std::cout << "[figures] worker SIGINT with 4 minute-long requests, --drain-timeout-s 1: exit 0 after " << took
+            << " s\n";
+}
+
+// The progress-writer on SIGTERM and SIGINT: commits the batch it holds,
+// acks it and exits 0 at once, not after its minute-long batch window. No
+// other writer runs, so the job being complete proves the commit.
+TEST(Resilience, ProgressWriterSigtermAndSigintCommitAndExitZero) {
+  Fleet f("res-writer-signals");
+  f.start_sim({"--latency-ms", "20"});
+  auto region = "rws-" + unique_suffix();
+  f.write_endpoints({region});
+  f.start_worker(region, {"--concurrency", "8"});
+  for (int sig : {SIGTERM, SIGINT}) {
+    const char* name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+    auto job = "res-writer-" + std::string(name) + "-" + unique_suffix();
+    auto& writer = f.start_writer({"--batch-size", "10000", "--batch-wait-ms", "60000", "--metrics-addr", "127.0.0.1:0"});
+    int port = logged_metrics_port(writer);
+    ASSERT_NE(port, 0) << writer.output();
+    auto s = f.submit(numbered_spec({region}, {"m1", "m2"}, 4, job), job);
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    // started + completed of all 8 executions are in the writer's open batch.
+    ASSERT_TRUE(metric_reaches(port, "beacon_writer_events_consumed_total", [](double v) { return v >= 16; }, 60s))
+        << f.logs_tail();
+    EXPECT_EQ(scrape(port, "beacon_writer_events_acked_total"), 0);
+    auto t0 = Clock::now();
+    writer.signal(sig);
+    auto rc = writer.wait(30s);
+    ASSERT_TRUE(rc.has_value()) << name << ": writer did not exit\n" << writer.output();
+    EXPECT_EQ(*rc, 0) << name << "\n" << writer.output();
+    double took = seconds_since(t0);
+    EXPECT_LT(took, 10) << name;
+    auto j = f.job(job);
+    ASSERT_TRUE(j.has_value());
+    EXPECT_EQ(j->status, "completed") << name << ": the held batch was committed before the exit";
+    expect_exact(f, job, 8, 8);
+    std::cout << "[figures] writer " << name << " holding a batch of 16 events: committed, exit 0 after " << took
+              << " s\n";
+  }
+}
+
+// Long inference: requests of 8 s with a 2 s AMQP heartbeat. The owner
+// thread services heartbeats while they run, so no connection is lost.
+TEST(Resilience, InferenceLongerThanTheHeartbeatKeepsTheConnection) {
+  ScopedEnv heartbeat("BEACON_AMQP_HEARTBEAT_S", "2");
+  Fleet f("res-heartbeat");
+  f.start_sim({"--latency-ms", "8000"});
+  auto region = "rhb-" + unique_suffix();
+  f.write_endpoints({region});
+  auto& writer = f.start_writer({"--metrics-addr", "127.0.0.1:0"});
+  auto& worker = f.start_worker(region, {"--concurrency", "4", "--metrics-addr", "127.0.0.1:0"});
+  int wport = logged_metrics_port(worker), pport = logged_metrics_port(writer);
+  ASSERT_NE(wport, 0) << worker.output();
+  ASSERT_NE(pport, 0) << writer.output();
+  auto job = "res-heartbeat-" + unique_suffix();
+  auto s = f.submit(numbered_spec({region}, {"m1"}, 4, job), job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
+  expect_exact(f, job, 4, 4);
+  EXPECT_NE(worker.output().find("heartbeat 2s"), std::string::npos) << "the broker granted the 2 s heartbeat\n"
+                                                                     << worker.output();
+  EXPECT_EQ(scrape(wport, "beacon_worker_broker_reconnects_total"), 0) << worker.output();
+  EXPECT_EQ(scrape(pport, "beacon_writer_broker_reconnects_total"), 0) << writer.output();
+  EXPECT_EQ(sim_stat(f, "requests"), 4);
+}
+
+// Resume: everything killed mid-job, then the same submit again: only what
+// is not completed is enqueued, and the job completes exactly.
+TEST(Resilience, ResumeAfterEverythingWasKilled) {
+  Fleet f("res-resume");
+  f.start_sim({"--latency-ms", "300", "--jitter-ms", "100"});
+  auto region = "rre-" + unique_suffix();
+  f.write_endpoints({region});
+  auto& writer = f.start_writer();
+  auto& w1 = f.start_worker(region, {"--concurrency", "4"});
+  auto& w2 = f.start_worker(region, {"--concurrency", "4"});
+  auto job = "res-resume-" + unique_suffix();
+  auto spec = numbered_spec({region}, {"m1", "m2", "m3"}, 20, job);
+  auto s = f.submit(spec, job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_TRUE(eventually([&] { return f.executions(job).completed >= 15; }, 60s)) << f.logs_tail();
+  w1.kill();
+  w2.kill();
+  writer.kill();
+  long done = f.executions(job).completed;
+  ASSERT_LT(done, 60) << "the job must be killed mid-way";
+
+  auto again = f.submit(spec, job);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.total, 60);
+  EXPECT_EQ(again.skipped, done) << "completed executions are not enqueued again";
+  EXPECT_EQ(again.enqueued, 60 - done);
+
+  f.start_writer();
+  f.start_worker(region, {"--concurrency", "4"});
+  f.start_worker(region, {"--concurrency", "4"});
+  ASSERT_TRUE(f.wait_finished(job, 120s)) << f.logs_tail();
+  expect_exact(f, job, 60, 60);
+  std::cout << "[figures] resume: " << done << " completed before the kill, " << again.enqueued
+            << " enqueued again; endpoint requests " << sim_stat(f, "requests") << " for 60 executions ("
+            << sim_stat(f, "duplicates") << " duplicates)\n";
+}
+
+}  // namespace beacon::test
