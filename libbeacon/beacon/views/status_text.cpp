@@ -115,8 +115,10 @@ std::string render_job_list(const std::vector<JobSummary>& jobs) {
 }
 
 std::string render_matrix(const std::vector<MatrixCell>& cells) {
-  // Rows: question × model; columns: regions; a cell is one mark per status.
+  // Rows: question × model, in the order the cells come (spec order);
+  // columns: regions by name; a cell is one mark per sample.
   std::set<std::string> regions;
+  std::vector<std::pair<std::string, std::string>> order;
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>> rows;
   for (const auto& c : cells) {
     regions.insert(c.region);
@@ -125,10 +127,12 @@ std::string render_matrix(const std::vector<MatrixCell>& cells) {
                        : c.status == "running" ? "…"
                        : c.status == "cancelled" ? "-"
                                                  : "·";
-    rows[{c.question, c.model}][c.region] += mark;
+    auto key = std::make_pair(c.question, c.model);
+    if (!rows.count(key)) order.push_back(key);
+    rows[key][c.region] += mark;
   }
   std::size_t qw = 8, mw = 5;
-  for (const auto& [k, v] : rows) {
+  for (const auto& k : order) {
     qw = std::max(qw, k.first.size());
     mw = std::max(mw, k.second.size());
   }
@@ -137,7 +141,8 @@ std::string render_matrix(const std::vector<MatrixCell>& cells) {
   out << pad("question", qw) << "  " << pad("model", mw);
   for (const auto& r : regions) out << "  " << r;
   out << "\n";
-  for (const auto& [k, v] : rows) {
+  for (const auto& k : order) {
+    const auto& v = rows[k];
     out << pad(k.first.empty() ? "-" : k.first, qw) << "  " << pad(k.second, mw);
     for (const auto& r : regions) {
       auto it = v.find(r);
