@@ -43,6 +43,14 @@ struct Metrics {
   metrics::Histogram& lag_seconds = r.histogram("beacon_writer_event_lag_seconds", "From an event's completion to its commit");
 };
 
+// SQLSTATE classes of an error in the data of an event (22 data exception,
+// 23 integrity constraint, 54 program limit): that event can be isolated and
+// dead-lettered. Any other error would hit every batch alike.
+bool rejects_data(const pqxx::sql_error& e) {
+  const std::string cls = e.sqlstate().substr(0, 2);
+  return cls == "22" || cls == "23" || cls == "54";
+}
+
 struct DeadLetter {
   std::uint64_t tag;
   std::string body;
@@ -55,7 +63,12 @@ class Writer {
   explicit Writer(const WriterOptions& o) : options_(o), client_(client_options(o)) {}
 
   int run() {
-    start_metrics();
+    try {
+      start_metrics();
+    } catch (const std::exception& e) {
+      spdlog::error("cannot serve metrics on {}: {}", options_.metrics_addr, e.what());
+      return 2;
+    }
     amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(10000)});
     while (true) {
       try {
@@ -216,18 +229,28 @@ class Writer {
         spdlog::warn("database connection broken ({}); batch of {} events kept unacked, retrying", e.what(),
                      events_.size());
       } catch (const pqxx::sql_error& e) {
-        // Not an outage (db::transact turns those into DatabaseUnavailable):
-        // something in this batch the database refuses. Find the culprit one
-        // event at a time so the rest still lands.
         m_.db_errors.inc();
-        spdlog::error("batch of {} events rejected by the database ({}); applying one by one", events_.size(), e.what());
-        try {
-          return apply_one_by_one();
-        } catch (const db::DatabaseUnavailable& e2) {
+        if (!rejects_data(e)) {
+          // Schema missing, permissions, a bug: every batch would fail the
+          // same way, and dead-lettering them all would scatter good events.
+          // Keep the batch, retry, and say so loudly.
+          spdlog::error("database refused a batch of {} events ({}, SQLSTATE {}); kept unacked, retrying",
+                        events_.size(), e.what(), e.sqlstate());
           drop_database();
-          m_.db_errors.inc();
-          spdlog::warn("database unavailable while isolating a bad event ({}); batch of {} events kept unacked, "
-                       "retrying", e2.what(), events_.size());
+        } else {
+          // Not an outage (db::transact turns those into DatabaseUnavailable):
+          // some event's data the database refuses. Find the culprit one
+          // event at a time so the rest still lands.
+          spdlog::error("batch of {} events rejected by the database ({}); applying one by one", events_.size(),
+                        e.what());
+          try {
+            return apply_one_by_one();
+          } catch (const db::DatabaseUnavailable& e2) {
+            drop_database();
+            m_.db_errors.inc();
+            spdlog::warn("database unavailable while isolating a bad event ({}); batch of {} events kept unacked, "
+                         "retrying", e2.what(), events_.size());
+          }
         }
       }
       auto wait = backoff.next();
@@ -262,6 +285,9 @@ class Writer {
       } catch (const pqxx::broken_connection& e) {
         throw db::DatabaseUnavailable(std::string("connection lost while isolating a bad event: ") + e.what());
       } catch (const pqxx::sql_error& e) {
+        if (!rejects_data(e))
+          throw db::DatabaseUnavailable(std::string("database refused an event for a reason not in its data (SQLSTATE ") +
+                                        e.sqlstate() + "): " + e.what());
         spdlog::error("event rejected by the database: {} event={} ({})", events_[i].key.log_context(),
                       to_string(events_[i].event), e.what());
         rejected.push_back(

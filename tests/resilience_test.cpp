@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <beacon/amqp/topology.hpp>
+#include <beacon/core/messages.hpp>
+
 #include "support/faults.hpp"
 #include "support/fleet.hpp"
 #include "support/wait.hpp"
@@ -345,12 +348,16 @@ TEST(Resilience, InferenceLongerThanTheHeartbeatKeepsTheConnection) {
   EXPECT_NE(worker.output().find("heartbeat 2s"), std::string::npos) << "the broker granted the 2 s heartbeat\n"
                                                                      << worker.output();
   EXPECT_EQ(scrape(wport, "beacon_worker_broker_reconnects_total"), 0) << worker.output();
+  EXPECT_EQ(scrape(wport, "beacon_worker_inference_attempts_total"), 4) << "endpoint metrics are served";
+  EXPECT_EQ(scrape(wport, "beacon_worker_inference_latency_seconds_count"), 4);
   EXPECT_EQ(scrape(pport, "beacon_writer_broker_reconnects_total"), 0) << writer.output();
   EXPECT_EQ(sim_stat(f, "requests"), 4);
 }
 
 // Resume: everything killed mid-job, then the same submit again: only what
-// is not completed is enqueued, and the job completes exactly.
+// is not completed is enqueued, and the job completes exactly. The operator
+// restarts the progress-writer first, so the results that were already
+// published are in Postgres before the submit decides what is done.
 TEST(Resilience, ResumeAfterEverythingWasKilled) {
   Fleet f("res-resume");
   f.start_sim({"--latency-ms", "300", "--jitter-ms", "100"});
@@ -367,6 +374,21 @@ TEST(Resilience, ResumeAfterEverythingWasKilled) {
   w1.kill();
   w2.kill();
   writer.kill();
+
+  // A sentinel event behind everything the killed parts published: once the
+  // restarted writer applied it, it applied all of them (one writer, FIFO).
+  auto sentinel = job + "-sentinel";
+  auto sentinel_region = region + "-sentinel";
+  ASSERT_EQ(f.submit(numbered_spec({sentinel_region}, {"m1"}, 1, sentinel), sentinel).exit_code, 0);
+  ResultEvent mark;
+  mark.event = EventKind::completed;
+  mark.key = ExecutionKey{sentinel, sentinel_region, "m1", "q0000", 0};
+  mark.worker_id = "test";
+  mark.output = Output{"ok", Classification::answered, "stop", 1, 1};
+  publish_raw({{std::string(amqp::kResultsExchange), std::string(amqp::kResultsRoutingKey), encode(mark), "", {}}});
+  f.start_writer();
+  ASSERT_TRUE(f.wait_finished(sentinel, 30s)) << "the restarted writer did not catch up\n" << f.logs_tail();
+  delete_queue(amqp::exec_queue(sentinel_region));
   long done = f.executions(job).completed;
   ASSERT_LT(done, 60) << "the job must be killed mid-way";
 
@@ -376,14 +398,17 @@ TEST(Resilience, ResumeAfterEverythingWasKilled) {
   EXPECT_EQ(again.skipped, done) << "completed executions are not enqueued again";
   EXPECT_EQ(again.enqueued, 60 - done);
 
-  f.start_writer();
   f.start_worker(region, {"--concurrency", "4"});
   f.start_worker(region, {"--concurrency", "4"});
   ASSERT_TRUE(f.wait_finished(job, 120s)) << f.logs_tail();
   expect_exact(f, job, 60, 60);
+  long dups = sim_stat(f, "duplicates");
   std::cout << "[figures] resume: " << done << " completed before the kill, " << again.enqueued
-            << " enqueued again; endpoint requests " << sim_stat(f, "requests") << " for 60 executions ("
-            << sim_stat(f, "duplicates") << " duplicates)\n";
+            << " enqueued again; endpoint requests " << sim_stat(f, "requests") << " for 60 executions (" << dups
+            << " duplicates)\n";
+  auto sim_port = std::stoi(f.sim_url().substr(f.sim_url().rfind(':') + 1));
+  EXPECT_LE(dups, 8) << "only the requests the killed workers held (2 x 4) may be paid twice\n"
+                     << Fleet::http_get("127.0.0.1", sim_port, "/stats");
 }
 
 }  // namespace beacon::test

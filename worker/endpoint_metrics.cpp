@@ -8,7 +8,7 @@ EndpointMetrics::Series& EndpointMetrics::series(const std::string& endpoint, co
   Series& s = it->second;
   if (fresh) {
     metrics::Labels l{{"endpoint", endpoint}, {"region", region}, {"model", model}};
-    s.requests = &r_.counter("beacon_worker_inference_requests_total", "Inference attempts sent, per endpoint", l);
+    s.attempts = &r_.counter("beacon_worker_inference_attempts_total", "Inference attempts finished (answered or failed), per endpoint", l);
     s.latency = &r_.histogram("beacon_worker_inference_latency_seconds",
                               "Inference attempt latency (attempts that got an HTTP response)", l);
     s.in_flight = &r_.gauge("beacon_worker_endpoint_in_flight", "Inference requests on the wire now", l);
@@ -23,7 +23,7 @@ EndpointMetrics::Series& EndpointMetrics::series(const std::string& endpoint, co
 void EndpointMetrics::observe(const infer::AttemptEvent& e) {
   std::lock_guard lock(mutex_);
   Series& s = series(e.endpoint, e.region, e.model);
-  s.requests->inc();
+  s.attempts->inc();
   if (e.http_status != 0) s.latency->observe(e.latency_ms / 1000.0);
   if (e.error_kind.empty()) return;
   auto& counter = s.errors[e.error_kind];

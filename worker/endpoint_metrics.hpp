@@ -5,7 +5,7 @@
 // (redacted URL of the endpoint-file entry), region, model (the entry's
 // model, "*" possible), and kind for errors.
 //
-//   beacon_worker_inference_requests_total{endpoint,region,model}      attempts sent
+//   beacon_worker_inference_attempts_total{endpoint,region,model}      attempts finished
 //   beacon_worker_inference_errors_total{endpoint,region,model,kind}   failed attempts by kind
 //                                                                      (connect, timeout, reset, http, ...)
 //   beacon_worker_inference_latency_seconds{endpoint,region,model}     attempts that got a response
@@ -34,7 +34,7 @@ class EndpointMetrics {
 
  private:
   struct Series {
-    metrics::Counter* requests = nullptr;
+    metrics::Counter* attempts = nullptr;
     metrics::Histogram* latency = nullptr;
     metrics::Gauge* in_flight = nullptr;
     metrics::Gauge* queued = nullptr;

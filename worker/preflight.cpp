@@ -53,12 +53,42 @@ void Preflight::loop() {
     PreflightItem item;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      item = std::move(queue_.front());
-      queue_.pop_front();
+      auto due = [this] { return !rechecks_.empty() && rechecks_.begin()->first <= Clock::now(); };
+      while (!stopping_ && queue_.empty() && !due()) {
+        if (rechecks_.empty()) {
+          wake_.wait(lock);
+        } else {
+          wake_.wait_until(lock, rechecks_.begin()->first);
+        }
+      }
+      if (!queue_.empty()) {
+        item = std::move(queue_.front());
+        queue_.pop_front();
+      } else if (due()) {
+        item = std::move(rechecks_.begin()->second);
+        rechecks_.erase(rechecks_.begin());
+      } else {
+        return;  // stopping: the worker no longer waits for verdicts
+      }
     }
-    item.verdict = decide(item);
+    auto verdict = decide(item);
+    const auto now = Clock::now();
+    if (!verdict) {
+      if (item.waiting_since == Clock::time_point{}) {
+        item.waiting_since = now;
+        spdlog::info("{}: running on another worker; waiting for its outcome (up to {} s)",
+                     item.message.key.log_context(), kOtherRunWait.count());
+      }
+      if (now - item.waiting_since < kOtherRunWait) {
+        std::lock_guard lock(mutex_);
+        rechecks_.emplace(now + kOtherRunRecheck, std::move(item));
+        continue;
+      }
+      spdlog::warn("{}: still running elsewhere after {} s; running it here too", item.message.key.log_context(),
+                   kOtherRunWait.count());
+      verdict = Verdict::run;
+    }
+    item.verdict = *verdict;
     results_.put(std::move(item));
   }
 }
@@ -86,7 +116,7 @@ std::optional<db::JobState> Preflight::job(const std::string& job_id) {
   return state;
 }
 
-Verdict Preflight::decide(const PreflightItem& item) {
+std::optional<Verdict> Preflight::decide(const PreflightItem& item) {
   const auto& key = item.message.key;
   const bool may_be_done = item.redelivered || item.message.submission > 1;
   if (!ensure_connection()) {
@@ -104,6 +134,7 @@ Verdict Preflight::decide(const PreflightItem& item) {
     if (may_be_done || (state && item.message.submission < state->submissions)) {
       auto status = db::execution_status(*db_, key);
       if (status && *status == ExecStatus::completed) return Verdict::already_completed;
+      if (status && *status == ExecStatus::running && !item.redelivered) return std::nullopt;
     }
     return Verdict::run;
   } catch (const std::exception& e) {

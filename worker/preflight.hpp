@@ -32,12 +32,22 @@ namespace beacon {
 
 enum class Verdict { run, already_completed, job_cancelled };
 
+// A first delivery of a copy (a re-submit, a stale message of an earlier
+// submit, a producer's re-publish) whose execution is `running` has a twin
+// being worked on by a live worker: it waits for that run's outcome,
+// re-checking every kOtherRunRecheck, for at most kOtherRunWait, then runs.
+// A redelivered message whose row is running runs at once: the worker that
+// started it is gone (that is why the broker redelivered it).
+inline constexpr std::chrono::milliseconds kOtherRunRecheck{500};
+inline constexpr std::chrono::seconds kOtherRunWait{60};
+
 struct PreflightItem {
   std::uint64_t generation = 0;  // AMQP connection generation the tag belongs to
   std::uint64_t tag = 0;
   ExecutionMessage message;
   bool redelivered = false;
   Verdict verdict = Verdict::run;
+  std::chrono::steady_clock::time_point waiting_since{};  // set while it waits for a twin's run
 };
 
 class Preflight {
@@ -50,7 +60,8 @@ class Preflight {
 
  private:
   void loop();
-  Verdict decide(const PreflightItem& item);
+  // nullopt: a twin is running; look again later.
+  std::optional<Verdict> decide(const PreflightItem& item);
   std::optional<db::JobState> job(const std::string& job_id);  // cached a few seconds
   bool ensure_connection();
 
@@ -59,6 +70,7 @@ class Preflight {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<PreflightItem> queue_;
+  std::multimap<std::chrono::steady_clock::time_point, PreflightItem> rechecks_;  // by when to look again
   bool stopping_ = false;
   std::unique_ptr<pqxx::connection> db_;
   std::chrono::steady_clock::time_point db_retry_after_{};

@@ -57,13 +57,27 @@ struct Completion {
 // Several deliveries of one execution share a slot: a message redelivered
 // after a reconnect while its inference still runs, or a duplicate the
 // producer published, waits for the one inference instead of paying again.
+// A delivery of the same execution from another submission (a re-submit
+// while the first still runs, or a late copy of the first) waits for the
+// running slot: a completed outcome answers it too; any other outcome hands
+// it to the normal path (preflight, then inference if still needed).
+struct Parked {
+  std::uint64_t tag = 0;
+  ExecutionMessage message;
+  bool redelivered = false;
+};
+
 struct Slot {
   enum class Phase { preflight, inference, publishing };
   ExecutionMessage message;
   std::vector<std::uint64_t> tags;
+  std::vector<Parked> parked;
   Phase phase = Phase::preflight;
   std::string started_at;
 };
+
+// How a slot ends for the deliveries waiting on it.
+enum class Settle { completed, other_outcome, requeue };
 
 // A publish waiting for its confirm, and what to do then.
 struct AwaitingConfirm {
@@ -167,7 +181,12 @@ class Worker {
   }
 
   int run() {
-    start_metrics();
+    try {
+      start_metrics();
+    } catch (const std::exception& e) {
+      spdlog::error("cannot serve metrics on {}: {}", o_.metrics_addr, e.what());
+      return 2;
+    }
     io_thread_ = std::thread([this] { io_.run(); });
     amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(10000)});
     while (true) {
@@ -256,6 +275,7 @@ class Worker {
     m_.in_flight.set(0);
     for (auto it = slots_.begin(); it != slots_.end();) {
       it->second.tags.clear();
+      it->second.parked.clear();
       if (it->second.phase == Slot::Phase::preflight) {
         it = slots_.erase(it);
       } else {
@@ -347,26 +367,46 @@ class Worker {
     }
     if (msg.key.region != o_.region)
       return dead_letter(d, "message for region '" + msg.key.region + "' on " + exec_queue_, msg.key.log_context());
+    dispatch(std::move(msg), d.tag, d.redelivered);
+  }
+
+  // A valid execution message of this region: answered from what this
+  // worker already knows, joined to a slot, or started on a new slot.
+  void dispatch(ExecutionMessage msg, std::uint64_t tag, bool redelivered) {
     if (recent_.answers(msg)) {
       // Its terminal event was confirmed by the broker already (this
       // worker's own earlier delivery): ack, pay nothing.
       m_.absorbed.inc();
       spdlog::info("{}: outcome already published by this worker; acked without inference", msg.key.log_context());
-      return ack(d.tag);
+      return ack(tag);
     }
     auto id = slot_id(msg);
     if (auto it = slots_.find(id); it != slots_.end()) {
       m_.absorbed.inc();
       spdlog::info("{}: {} delivery joins the execution already running here", msg.key.log_context(),
-                   d.redelivered ? "redelivered" : "duplicate");
-      it->second.tags.push_back(d.tag);
+                   redelivered ? "redelivered" : "duplicate");
+      it->second.tags.push_back(tag);
+      return;
+    }
+    if (auto* other = slot_of_execution(msg.key)) {
+      spdlog::info("{}: submission {} waits for submission {} already running here", msg.key.log_context(),
+                   msg.submission, other->message.submission);
+      other->parked.push_back(Parked{tag, std::move(msg), redelivered});
       return;
     }
     Slot& slot = slots_[id];
     slot.message = std::move(msg);
-    slot.tags.push_back(d.tag);
+    slot.tags.push_back(tag);
     if (recently_cancelled(slot.message.key.job_id)) return finish_cancelled(id);
-    preflight_.submit(PreflightItem{generation_, d.tag, slot.message, d.redelivered, Verdict::run});
+    preflight_.submit(PreflightItem{generation_, tag, slot.message, redelivered, Verdict::run});
+  }
+
+  // The slot of any submission of this execution, or nullptr.
+  Slot* slot_of_execution(const ExecutionKey& key) {
+    auto prefix = key.message_id() + "#";
+    auto it = slots_.lower_bound(prefix);
+    if (it == slots_.end() || it->first.compare(0, prefix.size(), prefix) != 0) return nullptr;
+    return &it->second;
   }
 
   void on_control(const amqp::Delivery& d) {
@@ -399,9 +439,9 @@ class Worker {
       m_.skipped.inc(it->second.tags.size());
       spdlog::info("{}: already completed, acked without inference", key.log_context());
       recent_.record(key.message_id(), p.message.submission, true);
-      return settle(it, true);
+      return settle(it, Settle::completed);
     }
-    if (draining_ && aborted_) return settle(it, false);
+    if (draining_ && aborted_) return settle(it, Settle::requeue);
     if (p.verdict == Verdict::job_cancelled || recently_cancelled(key.job_id)) {
       if (p.verdict == Verdict::job_cancelled) cancelled_jobs_[key.job_id] = Clock::now();
       return finish_cancelled(id);
@@ -450,7 +490,7 @@ class Worker {
     const auto& key = slot.message.key;
     if (c.outcome.aborted) {
       // Shutdown before an answer: never a failure, the message goes back.
-      return settle(it, false);
+      return settle(it, Settle::requeue);
     }
     ResultEvent e = base_event(c.outcome.ok ? EventKind::completed : EventKind::failed, slot.message, slot.started_at);
     e.attempt = std::max(1, c.outcome.attempts);
@@ -490,16 +530,32 @@ class Worker {
     return e;
   }
 
-  // Acks (done) or requeues (!done) every delivery waiting on the slot, then forgets it.
-  void settle(std::map<std::string, Slot>::iterator it, bool done) {
+  // Acks (an outcome is recorded) or requeues every delivery waiting on the
+  // slot, then forgets it. Parked deliveries of other submissions are acked
+  // only by a completed outcome; after any other they take the normal path.
+  void settle(std::map<std::string, Slot>::iterator it, Settle how) {
+    auto key = it->second.message.key;
     for (auto tag : it->second.tags) {
-      if (done) {
-        ack(tag);
+      if (how == Settle::requeue) {
+        requeue(tag, key);
       } else {
-        requeue(tag, it->second.message.key);
+        ack(tag);
       }
     }
+    auto parked = std::move(it->second.parked);
     slots_.erase(it);
+    for (auto& p : parked) {
+      if (how == Settle::requeue) {
+        requeue(p.tag, key);
+      } else if (how == Settle::completed) {
+        m_.absorbed.inc();
+        spdlog::info("{}: submission {} answered by the completed run of this worker", key.log_context(),
+                     p.message.submission);
+        ack(p.tag);
+      } else {
+        dispatch(std::move(p.message), p.tag, p.redelivered);
+      }
+    }
   }
 
   // ---- publishing with confirms, then acking ----------------------------
@@ -568,7 +624,7 @@ class Worker {
     }
     spdlog::error("broker refused {} {} times ({}); its message is requeued", a.what, a.tries, c.reason);
     if (a.kind == AwaitingConfirm::Kind::terminal) {
-      if (auto s = slots_.find(a.slot); s != slots_.end()) settle(s, false);
+      if (auto s = slots_.find(a.slot); s != slots_.end()) settle(s, Settle::requeue);
     } else if (a.kind == AwaitingConfirm::Kind::dead_letter && a.generation == generation_) {
       requeue(a.tag, ExecutionKey{});
     }
@@ -587,7 +643,7 @@ class Worker {
         auto s = slots_.find(a.slot);
         if (s == slots_.end()) return;
         recent_.record(s->second.message.key.message_id(), s->second.message.submission, a.completed);
-        settle(s, true);
+        settle(s, a.completed ? Settle::completed : Settle::other_outcome);
         return;
       }
     }
