@@ -250,7 +250,15 @@ class Worker {
       spdlog::info("publishing {} result events again whose confirm the old connection lost", orphans_.size());
     auto orphans = std::move(orphans_);
     orphans_.clear();
-    for (auto& a : orphans) send(std::move(a));
+    for (std::size_t i = 0; i < orphans.size(); ++i) {
+      try {
+        send(std::move(orphans[i]));
+      } catch (const amqp::AmqpError&) {
+        // send() kept the one that failed; keep the rest for the next connection.
+        for (std::size_t j = i + 1; j < orphans.size(); ++j) orphans_.push_back(std::move(orphans[j]));
+        throw;
+      }
+    }
     control_tag_ = client_.consume(control_queue_);
     if (!draining_) exec_tag_ = client_.consume(exec_queue_);
     broker_ready_ = true;
@@ -466,7 +474,7 @@ class Worker {
       return publish_terminal(id, e);
     }
     slot.phase = Slot::Phase::inference;
-    publish_started(base_event(EventKind::started, msg, slot.started_at));
+    auto started = base_event(EventKind::started, msg, slot.started_at);
     infer::InferenceRequest req;
     req.model_id = msg.key.model_id;
     req.region = msg.key.region;
@@ -478,6 +486,9 @@ class Worker {
         completions_.put(Completion{id, std::move(out)});
       });
     });
+    // After the request is on its way, so that a connection lost while
+    // publishing cannot leave the slot waiting for an inference never started.
+    publish_started(started);
   }
 
   void on_completion(Completion c) {
@@ -534,16 +545,19 @@ class Worker {
   // slot, then forgets it. Parked deliveries of other submissions are acked
   // only by a completed outcome; after any other they take the normal path.
   void settle(std::map<std::string, Slot>::iterator it, Settle how) {
+    // The slot goes first: if the connection fails half-way, the remaining
+    // tags are void anyway, and no later delivery may join a finished slot.
     auto key = it->second.message.key;
-    for (auto tag : it->second.tags) {
+    auto tags = std::move(it->second.tags);
+    auto parked = std::move(it->second.parked);
+    slots_.erase(it);
+    for (auto tag : tags) {
       if (how == Settle::requeue) {
         requeue(tag, key);
       } else {
         ack(tag);
       }
     }
-    auto parked = std::move(it->second.parked);
-    slots_.erase(it);
     for (auto& p : parked) {
       if (how == Settle::requeue) {
         requeue(p.tag, key);
@@ -606,7 +620,15 @@ class Worker {
     props.message_id = a.message_id;
     props.headers = a.headers;
     props.mandatory = a.kind != AwaitingConfirm::Kind::dead_letter;
-    auto seq = client_.publish(a.exchange, a.routing_key, a.body, props);
+    std::uint64_t seq = 0;
+    try {
+      seq = client_.publish(a.exchange, a.routing_key, a.body, props);
+    } catch (const amqp::AmqpError&) {
+      // The connection went during the publish. A terminal event must still
+      // go out (its slot waits for it): publish it on the next connection.
+      if (a.kind == AwaitingConfirm::Kind::terminal) orphans_.push_back(std::move(a));
+      throw;
+    }
     awaiting_.emplace(seq, std::move(a));
   }
 
