@@ -27,6 +27,7 @@
 #include <beacon/amqp/topology.hpp>
 #include <beacon/infer/testing/test_certs.hpp>
 
+#include "support/faults.hpp"
 #include "support/fleet.hpp"
 #include "support/wait.hpp"
 
@@ -261,8 +262,9 @@ TEST(Endpoints, ThirtyPercent503sAreRetriedAndTheJobCompletesWithNoneFailed) {
 
 // The endpoint process is stopped for 20 s, then started again on the same
 // port. Meanwhile nothing is marked failed, the circuit opens (the worker
-// logs it) so the worker probes instead of hammering, and once the endpoint
-// is back the circuit closes and the job completes.
+// logs it and /metrics shows it) so the worker probes instead of hammering,
+// the worker holds no more than --concurrency messages, and once the
+// endpoint is back the circuit closes and the job completes.
 TEST(Endpoints, EndpointDownTwentySecondsFailsNothingAndTheJobCompletesWhenItIsBack) {
   Fleet f("ep-down");
   const std::vector<std::string> sim_args{"--latency-ms", "300"};
@@ -276,7 +278,9 @@ TEST(Endpoints, EndpointDownTwentySecondsFailsNothingAndTheJobCompletesWhenItIsB
       endpoint_file(f, "endpoints.json", {entry(region, "*", url + "/v1")},
                     R"({"timeout_s": 10, "connect_timeout_s": 2, "backoff_initial_ms": 100, "backoff_max_ms": 1000,)"
                     R"( "max_attempts": 12, "circuit_failure_threshold": 3, "circuit_open_s": 4})"),
-      {"--concurrency", "4"});
+      {"--concurrency", "4", "--metrics-addr", "127.0.0.1:0"});
+  const int metrics = logged_metrics_port(worker);
+  ASSERT_NE(metrics, 0) << worker.output();
   auto job = "ep-down-" + unique_suffix();
   // 32 distinct prompts (no samples: the sim would count a second sample of
   // the same prompt as a duplicate answer).
@@ -296,7 +300,7 @@ TEST(Endpoints, EndpointDownTwentySecondsFailsNothingAndTheJobCompletesWhenItIsB
   // wait in RabbitMQ).
   amqp::Client broker(amqp::ClientOptions{require_env("BEACON_AMQP_URL"), "endpoints-test"});
   broker.connect();
-  bool circuit_opened = false;
+  bool circuit_opened = false, circuit_state_open = false;
   long checks = 0;
   while (std::chrono::steady_clock::now() - down_at < 20s) {
     auto e = f.executions(job);
@@ -307,6 +311,7 @@ TEST(Endpoints, EndpointDownTwentySecondsFailsNothingAndTheJobCompletesWhenItIsB
     const long ready = broker.queue_message_count(amqp::exec_queue(region));
     ASSERT_GE(ready + e.completed + 4, 32) << "the worker took more than --concurrency messages";
     circuit_opened = circuit_opened || worker.output().find("circuit open") != std::string::npos;
+    circuit_state_open = circuit_state_open || scrape(metrics, "beacon_worker_endpoint_circuit_state") == 2;
     ++checks;
     std::this_thread::sleep_for(250ms);  // sampling an invariant over the outage, not synchronising
   }
@@ -316,6 +321,9 @@ TEST(Endpoints, EndpointDownTwentySecondsFailsNothingAndTheJobCompletesWhenItIsB
   // One probe per circuit_open_s (4 s): the circuit re-opens about 5 times
   // in 20 s, it does not hammer the dead endpoint.
   EXPECT_LE(count_of(worker.output(), "circuit open"), 8) << worker.output();
+  EXPECT_TRUE(circuit_state_open) << "beacon_worker_endpoint_circuit_state never showed 2 (open)";
+  EXPECT_GE(scrape(metrics, "beacon_worker_endpoint_circuit_opened_total"), 1);
+  EXPECT_GE(scrape(metrics, "beacon_worker_inference_errors_total"), 3) << "connect / reset failures are counted";
   EXPECT_LE(f.executions(job).completed, completed_at_outage + 4)
       << "nothing but requests already answered may complete while the endpoint is down";
   EXPECT_NE(f.job(job)->status, "completed");
@@ -337,6 +345,8 @@ TEST(Endpoints, EndpointDownTwentySecondsFailsNothingAndTheJobCompletesWhenItIsB
   EXPECT_EQ(e.failed, 0);
   EXPECT_EQ(e.distinct_keys, 32);
   EXPECT_NE(worker.output().find("circuit closed"), std::string::npos) << worker.output();
+  EXPECT_TRUE(eventually([&] { return scrape(metrics, "beacon_worker_endpoint_circuit_state") == 0; }, 10s))
+      << "the circuit metric did not return to 0 (closed)";
   auto st = sim_stats(port);
   EXPECT_GE(st.completed, 32 - completed_at_outage - 4) << st.raw;
   EXPECT_EQ(st.completed_duplicates, 0) << st.raw;
