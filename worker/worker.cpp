@@ -238,6 +238,7 @@ class Worker {
       throw;
     }
     generation_ = client_.generation();
+    session_open_ = true;
     auto topo = amqp::topology_options_from_env();
     amqp::declare_core(client_, topo);
     amqp::declare_region(client_, o_.region, topo);
@@ -267,12 +268,13 @@ class Worker {
   }
 
   void on_connection_lost(const std::string& why) {
-    if (broker_ready_) {
+    if (session_open_) {
       m_.reconnects.inc();
       spdlog::warn("broker connection lost: {}", why);
     } else {
       spdlog::warn("broker unavailable: {}", why);
     }
+    session_open_ = false;
     broker_ready_ = false;
     m_.connected.set(0);
     // Delivery tags of the lost connection are void: the broker requeued
@@ -718,6 +720,7 @@ class Worker {
   Clock::time_point drain_deadline_{};
   Clock::time_point next_stats_{};
   std::atomic<bool> broker_ready_{false};
+  bool session_open_ = false;  // a connection was established and not yet lost
 };
 
 }  // namespace
