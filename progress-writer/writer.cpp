@@ -30,7 +30,7 @@ struct Metrics {
   metrics::Registry& r = metrics::default_registry();
   metrics::Counter& consumed = r.counter("beacon_writer_events_consumed_total", "Result events received");
   metrics::Counter& transitioned = r.counter("beacon_writer_events_applied_total", "Events that changed an execution");
-  metrics::Counter& ignored = r.counter("beacon_writer_events_ignored_total", "Duplicate or late events that changed nothing");
+  metrics::Counter& ignored = r.counter("beacon_writer_events_ignored_total", "Events that changed nothing: duplicates, late events, or a started event superseded by its terminal event in the same batch");
   metrics::Counter& dead = r.counter("beacon_writer_dead_lettered_total", "Events sent to beacon.dead");
   metrics::Counter& acked = r.counter("beacon_writer_events_acked_total", "Events acknowledged after commit");
   metrics::Counter& db_errors = r.counter("beacon_writer_db_errors_total", "Failed batch transactions (retried)");
