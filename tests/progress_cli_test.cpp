@@ -8,6 +8,7 @@
 
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/topology.hpp>
+#include <beacon/core/clock.hpp>
 #include <beacon/core/spec.hpp>
 #include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
@@ -38,7 +39,8 @@ std::string fixed_job(pqxx::connection& c) {
   auto spec = parse_job_spec(R"({"models":["m1"],"regions":["eu","us"],"questions":[)"
                              R"({"id":"q_b","prompt":"B?"},{"id":"q_a","prompt":"A?"}]})");
   spec.job_id = id;
-  db::register_job(c, spec, "2026-11-23T10:00:00.000Z");
+  // Registered now, so it heads the recent-jobs list however many jobs the database already has.
+  db::register_job(c, spec, now_rfc3339());
   db::apply_events(c, {completed({id, "eu", "m1", "q_b", 0}, Classification::answered, "red green blue", 100),
                        completed({id, "us", "m1", "q_b", 0}, Classification::answered, "red green", 300),
                        completed({id, "eu", "m1", "q_a", 0}, Classification::refused, "I can't discuss that", 200)});
