@@ -31,7 +31,7 @@ int cancel(int argc, char** argv) {
   // The database is the truth (workers also look there); the broadcast makes
   // workers drop queued messages at once instead of within their cache time.
   try {
-    amqp::Client client(amqp::ClientOptions{env_or("BEACON_AMQP_URL", "amqp://guest:guest@localhost:5672"),
+    amqp::Client client(amqp::ClientOptions{amqp::amqp_url_from_env(),
                                             "beacon-producer cancel"});
     client.connect();
     amqp::declare_core(client, amqp::topology_options_from_env());

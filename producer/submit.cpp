@@ -3,6 +3,7 @@
 #include <iostream>
 #include <sstream>
 
+#include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
 #include <beacon/core/cli.hpp>
 #include <beacon/core/clock.hpp>
@@ -52,7 +53,7 @@ int submit(int argc, char** argv) {
   auto reg = db::register_job(*conn, spec, now_rfc3339());
 
   EnqueueOptions eo;
-  eo.amqp_url = env_or("BEACON_AMQP_URL", "amqp://guest:guest@localhost:5672");
+  eo.amqp_url = amqp::amqp_url_from_env();
   EnqueueResult sent;
   try {
     sent = enqueue_all(eo, spec.regions, reg.to_enqueue);

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     setup_logging("progress-writer", args.get_or("--log-format", "text") == "json" ? LogFormat::json : LogFormat::text,
                   args.get_or("--log-level", "info"));
     WriterOptions o;
-    o.amqp_url = env_or("BEACON_AMQP_URL", "amqp://guest:guest@localhost:5672");
+    o.amqp_url = amqp::amqp_url_from_env();
     o.database_url = env_or("BEACON_DATABASE_URL", "");
     if (o.database_url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");
     o.batch_max = static_cast<std::size_t>(args.get_int("--batch-size", 500, 1, 10000));

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     o.worker_id = args.get_or("--worker-id", default_worker_id());
     o.drain_timeout = std::chrono::seconds(args.get_int("--drain-timeout-s", 60, 1, 3600));
     o.metrics_addr = args.get_or("--metrics-addr", env_or("BEACON_METRICS_ADDR", ""));
-    o.amqp_url = env_or("BEACON_AMQP_URL", "amqp://guest:guest@localhost:5672");
+    o.amqp_url = amqp::amqp_url_from_env();
     o.database_url = env_or("BEACON_DATABASE_URL", "");
     try {
       o.heartbeat_s = amqp::heartbeat_s_from_env();

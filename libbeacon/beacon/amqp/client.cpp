@@ -76,6 +76,11 @@ int heartbeat_s_from_env(int fallback) {
   return parsed;
 }
 
+std::string amqp_url_from_env() {
+  const char* raw = std::getenv("BEACON_AMQP_URL");
+  return raw != nullptr && *raw != '\0' ? std::string(raw) : std::string(kDefaultAmqpUrl);
+}
+
 Client::Client(ClientOptions options) : options_(std::move(options)), url_(parse_url(options_.url)) {}
 
 Client::~Client() { close(); }

@@ -51,8 +51,11 @@ struct amqp_connection_state_t_;  // rabbitmq-c's connection, kept out of this h
 
 namespace beacon::amqp {
 
+// SPEC.md's default broker: the local one, vhost "/".
+inline constexpr const char* kDefaultAmqpUrl = "amqp://guest:guest@localhost:5672";
+
 struct ClientOptions {
-  std::string url = "amqp://guest:guest@localhost:5672";
+  std::string url = kDefaultAmqpUrl;
   std::string connection_name;  // shown by `rabbitmqctl list_connections client_properties`
   int heartbeat_s = 30;         // 0 disables heartbeats (then a dead peer is only seen by TCP)
   std::chrono::milliseconds connect_timeout{10000};  // TCP connect, and again the login handshake
@@ -67,6 +70,10 @@ struct ClientOptions {
 // Returns `fallback` when unset or empty; throws std::invalid_argument naming
 // the variable for anything but an integer in [0, 3600].
 int heartbeat_s_from_env(int fallback = 30);
+
+// BEACON_AMQP_URL, or kDefaultAmqpUrl when unset or empty. It may carry a
+// password: log only AmqpUrl::redacted().
+std::string amqp_url_from_env();
 
 struct Delivery {
   std::uint64_t generation = 0;  // Client::generation() of the connection it came on
