@@ -158,7 +158,9 @@ if [[ "${BEACON_SKIP_DEPS:-0}" != 1 ]]; then "$ROOT/scripts/deps.sh"; fi
 step "configure + build ($BUILD_DIR)"
 if [[ "${BEACON_SKIP_BUILD:-0}" != 1 ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BEACON_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-  cmake --build "$BUILD_DIR" -j"${BEACON_JOBS:-2}"
+  # Only the programs the demo runs; the test command builds the test targets.
+  cmake --build "$BUILD_DIR" -j"${BEACON_JOBS:-2}" --target beacon-producer beacon-worker \
+    beacon-progress-writer beacon-infer-sim
 fi
 PRODUCER=$BUILD_DIR/beacon-producer
 WORKER=$BUILD_DIR/beacon-worker

@@ -54,7 +54,11 @@ services_job=$!
 
 step "configure + build ($BUILD_DIR)"
 if [[ "${BEACON_SKIP_BUILD:-0}" != 1 ]]; then
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BEACON_BUILD_TYPE:-RelWithDebInfo}"
+  # Warnings are errors here (development and CI), never in a user's build.
+  launcher=()
+  if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BEACON_BUILD_TYPE:-RelWithDebInfo}" \
+    -DBEACON_WERROR=ON "${launcher[@]}"
   cmake --build "$BUILD_DIR" -j"${BEACON_JOBS:-2}"
 fi
 

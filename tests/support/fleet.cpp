@@ -1,4 +1,5 @@
 #include "fleet.hpp"
+#include "paths.hpp"
 
 #include <unistd.h>
 
@@ -32,14 +33,8 @@ std::string require_env(const char* name) {
   return v;
 }
 
-std::string build_dir() {
-  const char* v = std::getenv("BEACON_BUILD_DIR");
-  return v && *v ? v : BEACON_BUILD_DIR;
-}
-std::string source_dir() {
-  const char* v = std::getenv("BEACON_SOURCE_DIR");
-  return v && *v ? v : BEACON_SOURCE_DIR;
-}
+std::string build_dir() { return beacon::test::build_dir(); }
+std::string source_dir() { return beacon::test::source_dir(); }
 
 std::string unique_suffix() {
   static std::mt19937_64 rng(std::random_device{}());

@@ -9,6 +9,7 @@
 #include <beacon/core/state_machine.hpp>
 #include <beacon/db/migrate.hpp>
 
+#include "paths.hpp"
 #include "test_db.hpp"
 
 namespace beacon::db::testing {
@@ -16,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kMigrations = fs::path(BEACON_SOURCE_DIR) / "migrations";
+const fs::path kMigrations = fs::path(beacon::test::source_dir()) / "migrations";
 
 // A schema that exists for one test; connections made by connect_to_it() see
 // only it (search_path), so the migrations run as on an empty database.

@@ -9,6 +9,8 @@
 #include <beacon/db/connect.hpp>
 #include <beacon/db/migrate.hpp>
 
+#include "paths.hpp"
+
 namespace beacon::db::testing {
 
 std::string database_url() {
@@ -142,7 +144,7 @@ void DbTest::SetUp() {
   static std::once_flag migrated;
   std::call_once(migrated, [] {
     auto c = open_connection();
-    apply_migrations(*c, std::filesystem::path(BEACON_SOURCE_DIR) / "migrations");
+    apply_migrations(*c, std::filesystem::path(beacon::test::source_dir()) / "migrations");
   });
   conn_ = open_connection();
 }
