@@ -13,8 +13,18 @@
 namespace beacon {
 
 inline constexpr int kWireVersion = 1;
-// Upper bound for any message body we accept from the broker.
+// Upper bound for an execution message body (the producer's spec limits keep
+// prompts far below it).
 inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
+// One bound end to end (SPEC.md, decisions): a worker reads at most
+// kMaxResponseBytes of an endpoint's response body (an endpoint entry may set
+// less, never more); the result event it publishes is at most kMaxEventBytes
+// (the answer JSON-escaped, at most 6x for control characters, plus the
+// receipt), and the progress-writer accepts and stores every event up to that
+// size. An answer whose event would be larger fails its execution once, with
+// error.kind "response_too_large"; it never reaches the broker.
+inline constexpr std::size_t kMaxResponseBytes = 4 << 20;
+inline constexpr std::size_t kMaxEventBytes = 32 << 20;
 
 struct ExecutionMessage {
   ExecutionKey key;
