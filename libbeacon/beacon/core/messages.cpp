@@ -109,6 +109,7 @@ std::string encode(const ResultEvent& e) {
   write_key(w, e.key);
   write_str(w, "worker_id", e.worker_id);
   w.Key("attempt"); w.Int(e.attempt);
+  w.Key("submission"); w.Int(e.submission);
   if (!e.started_at.empty()) write_str(w, "started_at", e.started_at);
   if (!e.completed_at.empty()) write_str(w, "completed_at", e.completed_at);
   if (e.output) {
@@ -157,6 +158,9 @@ ResultEvent decode_event(std::string_view body) {
   auto attempt = json::get_optional_int(o, "attempt").value_or(1);
   if (attempt < 1 || attempt > 1000000) throw BadInput("field 'attempt' out of range");
   e.attempt = static_cast<int>(attempt);
+  auto submission = json::get_optional_int(o, "submission").value_or(1);
+  if (submission < 1 || submission > 1000000) throw BadInput("field 'submission' out of range");
+  e.submission = static_cast<int>(submission);
   e.started_at = json::get_optional_string(o, "started_at").value_or("");
   e.completed_at = json::get_optional_string(o, "completed_at").value_or("");
   if (auto it = o.FindMember("output"); it != o.MemberEnd() && !it->value.IsNull()) {

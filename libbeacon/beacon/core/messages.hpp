@@ -73,6 +73,10 @@ struct ResultEvent {
   std::optional<Output> output;
   std::optional<Receipt> receipt;
   std::optional<ErrorInfo> error;
+  // The submission of the execution message this event is about (SPEC
+  // decisions, D1): the progress-writer ignores a started/failed/cancelled
+  // of an older submission than the row's. Absent on the wire = 1.
+  int submission = 1;
 };
 
 std::string encode(const ExecutionMessage& m);
