@@ -33,8 +33,6 @@ std::string require_env(const char* name) {
   return v;
 }
 
-std::string build_dir() { return beacon::test::build_dir(); }
-std::string source_dir() { return beacon::test::source_dir(); }
 
 std::string unique_suffix() {
   static std::mt19937_64 rng(std::random_device{}());
