@@ -49,6 +49,10 @@ constexpr std::size_t kDeadLetterBodyLimit = 64 * 1024;
 // most the worker then waits for the broker before it closes anyway (the
 // broker requeues whatever is still unacked when the connection closes).
 constexpr auto kDrainGrace = std::chrono::seconds(10);
+// What shutdown() may take after the loop ends (aborts 0.5 s, a close the
+// broker does not answer 2 s, as under a resource alarm): the loop ends this
+// much before the grace does, so the exit stays within drain timeout + 10 s.
+constexpr auto kShutdownAllowance = std::chrono::seconds(3);
 constexpr auto kStatsRefresh = std::chrono::seconds(1);
 
 // One inference that finished (or was aborted or cancelled) on the Asio thread.
@@ -175,6 +179,7 @@ class Worker {
       publish_started(base_event(EventKind::started, slot->message, slot->started_at));
     }
     control_tag_ = client_.consume(control_queue_);
+    cancel_deferred_ = false;  // a new connection: a draining worker does not consume
     if (!draining_) exec_tag_ = client_.consume(exec_queue_);
     broker_ready_ = true;
     m_.connected.set(1);
@@ -234,6 +239,7 @@ class Worker {
       for (auto& c : completions_.try_take_all()) on_completion(std::move(c));
       refresh_endpoint_metrics();
       if (draining_) {
+        if (cancel_deferred_ && !client_.blocked()) cancel_consumer();
         auto now = Clock::now();
         if (!aborted_ && now >= drain_deadline_) {
           spdlog::warn("drain timeout: requeueing {} messages still in flight", held_.size());
@@ -241,10 +247,11 @@ class Worker {
           boost::asio::post(io_, [this] { inference_.abort_all(); });
         }
         if (held_.empty() && ledger_.empty()) return;
-        if (now >= drain_deadline_ + kDrainGrace) {
-          spdlog::error("drain: {} messages and {} publishes still open {} s after the deadline; closing the "
+        if (now >= drain_deadline_ + kDrainGrace - kShutdownAllowance) {
+          spdlog::error("drain: {} messages and {} publishes still open {} s after the deadline{}; closing the "
                         "connection (the broker requeues what is unacked)",
-                        held_.size(), ledger_.awaiting(), kDrainGrace.count());
+                        held_.size(), ledger_.awaiting(), (kDrainGrace - kShutdownAllowance).count(),
+                        client_.blocked() ? " (the broker blocks this connection)" : "");
           return;
         }
       }
@@ -254,9 +261,22 @@ class Worker {
   void begin_drain() {
     draining_ = true;
     drain_deadline_ = Clock::now() + o_.drain_timeout;
-    if (!exec_tag_.empty()) client_.cancel(exec_tag_);
+    // basic.cancel waits for its reply, which a broker that blocks this
+    // connection (resource alarm) does not send: then the cancel waits for
+    // the unblock, and whatever arrives meanwhile is requeued (on_delivery).
+    if (client_.blocked()) {
+      cancel_deferred_ = true;
+      spdlog::warn("stop requested while the broker blocks this connection: consumer cancelled once it unblocks");
+    } else {
+      cancel_consumer();
+    }
     spdlog::info("stop requested: no new messages; finishing {} in flight (up to {} s)", held_.size(),
                  o_.drain_timeout.count());
+  }
+
+  void cancel_consumer() {
+    cancel_deferred_ = false;
+    if (!exec_tag_.empty()) client_.cancel(exec_tag_);
   }
 
   void refresh_endpoint_metrics() {
@@ -293,7 +313,10 @@ class Worker {
       m_.refreshed.inc();
       return publish_fresh_copy(d.tag, false);
     }
-    run(slots_.dispatch(std::move(msg), d.tag, d.redelivered));
+    // A fresh copy (a requeue of beacon's own doing) may be of work already
+    // done: the preflight checks it like a redelivery.
+    const bool may_be_done = d.redelivered || d.headers.count(std::string(amqp::kRequeuesHeader)) > 0;
+    run(slots_.dispatch(std::move(msg), d.tag, may_be_done));
   }
 
   // Does what the slot table decided.
@@ -572,6 +595,7 @@ class Worker {
   // needs the body and headers for its fresh copy).
   std::unordered_map<std::uint64_t, amqp::Delivery> held_;
   bool draining_ = false;
+  bool cancel_deferred_ = false;  // drain began while blocked: basic.cancel waits for the unblock
   bool aborted_ = false;
   Clock::time_point drain_deadline_{};
   Clock::time_point next_stats_{};
