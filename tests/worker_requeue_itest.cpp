@@ -48,6 +48,7 @@ TEST(WorkerRequeue, RollingRestartsDuringLongInferencesDeadLetterNothing) {
   constexpr long kTotal = 12;
   // The region's queue is declared by the first worker (with the limit of 2).
   constexpr int kRounds = 6;
+  double requeued = 0, refreshed = 0;  // before each round's end: what the earlier rounds left behind
   for (int round = 0; round < kRounds; ++round) {
     auto& w = f.start_worker(region, {"--concurrency", "4", "--drain-timeout-s", "1", "--metrics-addr", "127.0.0.1:0"});
     int port = logged_metrics_port(w);
@@ -58,6 +59,8 @@ TEST(WorkerRequeue, RollingRestartsDuringLongInferencesDeadLetterNothing) {
     }
     ASSERT_TRUE(eventually([&] { return scrape(port, "beacon_worker_endpoint_in_flight") >= 4; }, 30s))
         << "round " << round << ": the worker should have 4 inferences on the wire\n" << w.output();
+    requeued += scrape(port, "beacon_worker_messages_requeued_total");
+    refreshed += scrape(port, "beacon_worker_messages_refreshed_total");
     if (round % 2 == 0) {
       // SIGTERM with a drain shorter than the inference: aborted, requeued by the worker.
       w.signal(SIGTERM);
@@ -80,8 +83,11 @@ TEST(WorkerRequeue, RollingRestartsDuringLongInferencesDeadLetterNothing) {
   ASSERT_TRUE(finished) << "the job did not finish\n" << f.logs_tail();
   expect_exact(f, job, kTotal, kTotal);
   EXPECT_EQ(queue_depth(amqp::exec_queue(region)), 0);
+  refreshed += scrape(port, "beacon_worker_messages_refreshed_total");
+  EXPECT_GE(refreshed, 4) << "the messages a SIGKILL returned come back with a delivery count and are refreshed";
   std::cout << "[figures] " << kRounds << " rolling worker restarts (SIGTERM/SIGKILL) with delivery limit 2: "
-            << dead.size() << " dead-lettered, endpoint requests " << sim_stat(f, "requests") << " for " << kTotal
+            << dead.size() << " dead-lettered, " << requeued << " requeued as copies, " << refreshed
+            << " refreshed, endpoint requests " << sim_stat(f, "requests") << " for " << kTotal
             << " executions\n";
 }
 
