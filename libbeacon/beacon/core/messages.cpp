@@ -39,8 +39,10 @@ ExecutionKey read_key(const json::Value& o) {
   return k;
 }
 
-const json::Value& read_envelope(json::Document& doc, std::string_view body) {
-  if (body.size() > kMaxMessageBytes) throw BadInput("message of " + std::to_string(body.size()) + " bytes exceeds the limit");
+const json::Value& read_envelope(json::Document& doc, std::string_view body, std::size_t max_bytes) {
+  if (body.size() > max_bytes)
+    throw BadInput("message of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
+                   std::to_string(max_bytes));
   doc = json::parse(body);
   json::require_object(doc, "message");
   auto v = json::get_optional_int(doc, "v");
@@ -83,7 +85,7 @@ std::string encode(const ExecutionMessage& m) {
 
 ExecutionMessage decode_execution(std::string_view body) {
   json::Document doc;
-  const auto& o = read_envelope(doc, body);
+  const auto& o = read_envelope(doc, body, kMaxMessageBytes);
   ExecutionMessage m;
   m.key = read_key(o);
   m.prompt = json::get_optional_string(o, "prompt").value_or("");
@@ -148,7 +150,7 @@ std::string encode(const ResultEvent& e) {
 
 ResultEvent decode_event(std::string_view body) {
   json::Document doc;
-  const auto& o = read_envelope(doc, body);
+  const auto& o = read_envelope(doc, body, kMaxEventBytes);
   ResultEvent e;
   auto kind = parse_event_kind(json::get_string(o, "event"));
   if (!kind) throw BadInput("field 'event' must be started, completed, failed or cancelled");

@@ -21,8 +21,8 @@ inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
 // less, never more); the result event it publishes is at most kMaxEventBytes
 // (the answer JSON-escaped, at most 6x for control characters, plus the
 // receipt), and the progress-writer accepts and stores every event up to that
-// size. An answer whose event would be larger fails its execution once, with
-// error.kind "response_too_large"; it never reaches the broker.
+// size. A response body over the bound fails its execution once, with
+// error.kind "oversized" (never retried); it never reaches the broker.
 inline constexpr std::size_t kMaxResponseBytes = 4 << 20;
 inline constexpr std::size_t kMaxEventBytes = 32 << 20;
 
