@@ -20,6 +20,17 @@ bool rejects_data(const pqxx::sql_error& e) {
   return cls == "22" || cls == "23" || cls == "54";
 }
 
+// Server-side deadlines of the writer's connection: a batch statement stuck
+// behind a lock or a frozen plan ends, is counted and retried, instead of
+// holding the batch for ever (a batch of 500 events takes milliseconds).
+db::ConnectOptions connect_options() {
+  db::ConnectOptions o;
+  o.application_name = "beacon-progress-writer";
+  o.statement_timeout_ms = 30000;
+  o.lock_timeout_ms = 10000;
+  return o;
+}
+
 }  // namespace
 
 BatchApplier::BatchApplier(std::string database_url, Mailbox<BatchOutcome>& outcomes, WriterMetrics& metrics)
@@ -87,7 +98,7 @@ void BatchApplier::loop() {
 bool BatchApplier::ensure_connection() {
   if (db_) return true;
   try {
-    db_ = db::connect(database_url_);
+    db_ = db::connect(database_url_, connect_options());
     db_ready_ = true;
     return true;
   } catch (const db::DatabaseUnavailable& e) {
