@@ -20,8 +20,9 @@ constexpr const char* kHelp = R"(usage: beacon-progress-writer [options]
 Consumes result events from the queue beacon.results and upserts them into
 Postgres in batches, acknowledging each batch only after it committed.
 Runs until SIGTERM or SIGINT, then finishes the current batch and exits 0
-within --drain-timeout-s (a batch Postgres did not take by then stays
-unacked and is redelivered). Broker or database outages are waited out with
+within --drain-timeout-s (events Postgres did not take by then are put
+back in the queue as fresh copies). SQL runs on a thread of its own, so a
+frozen database never costs the broker connection. Broker or database outages are waited out with
 capped, jittered backoff (broker 0.2 s doubling to 10 s, database to 5 s),
 keeping the batch unacked; they never make it exit.
 

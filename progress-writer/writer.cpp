@@ -1,21 +1,23 @@
 #include "writer.hpp"
 
+#include <map>
 #include <optional>
 #include <thread>
 #include <vector>
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include <beacon/amqp/backoff.hpp>
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
+#include <beacon/amqp/fresh_copy.hpp>
 #include <beacon/amqp/topology.hpp>
 #include <beacon/core/messages.hpp>
 #include <beacon/core/stop_signal.hpp>
-#include <beacon/db/connect.hpp>
-#include <beacon/db/progress_store.hpp>
 #include <beacon/metrics/http_server.hpp>
+
+#include "batch_applier.hpp"
+#include "writer_metrics.hpp"
 
 namespace beacon {
 namespace {
@@ -25,42 +27,37 @@ using std::chrono::milliseconds;
 
 // A dead letter keeps at most this much of the original body.
 constexpr std::size_t kDeadLetterBodyLimit = 64 * 1024;
+// Events held for one batch, in bytes: a batch of huge answers (each up to
+// kMaxEventBytes) is committed early rather than held all at once.
+constexpr std::size_t kMaxBatchBytes = 64 << 20;
+// How long the owner waits for the broker to confirm dead letters or fresh
+// copies before it gives the connection up (the originals then come back).
+constexpr auto kConfirmWait = std::chrono::seconds(30);
+// After the drain deadline, how long the database thread may take to notice.
+constexpr auto kApplierStopWait = milliseconds(1000);
 
-struct Metrics {
-  metrics::Registry& r = metrics::default_registry();
-  metrics::Counter& consumed = r.counter("beacon_writer_events_consumed_total", "Result events received");
-  metrics::Counter& transitioned = r.counter("beacon_writer_events_applied_total", "Events that changed an execution");
-  metrics::Counter& ignored = r.counter("beacon_writer_events_ignored_total", "Events that changed nothing: duplicates, late events, or a started event superseded by its terminal event in the same batch");
-  metrics::Counter& dead = r.counter("beacon_writer_dead_lettered_total", "Events sent to beacon.dead");
-  metrics::Counter& acked = r.counter("beacon_writer_events_acked_total", "Events acknowledged after commit");
-  metrics::Counter& db_errors = r.counter("beacon_writer_db_errors_total", "Failed batch transactions (retried)");
-  metrics::Counter& reconnects = r.counter("beacon_writer_broker_reconnects_total", "Broker connections lost");
-  metrics::Counter& connect_failures = r.counter("beacon_writer_broker_connect_failures_total",
-                                                 "Failed attempts to (re)connect to the broker");
-  metrics::Histogram& batch_size = r.histogram("beacon_writer_batch_size", "Events per committed batch", {},
-                                               {1, 5, 10, 50, 100, 250, 500, 1000, 5000});
-  metrics::Histogram& commit_seconds = r.histogram("beacon_writer_commit_seconds", "Time to apply and commit one batch");
-  metrics::Histogram& lag_seconds = r.histogram("beacon_writer_event_lag_seconds", "From an event's completion to its commit");
+// One event delivery held by this writer, unacked.
+struct Held {
+  amqp::Delivery delivery;
+  ResultEvent event;
 };
 
-// SQLSTATE classes of an error in the data of an event (22 data exception,
-// 23 integrity constraint, 54 program limit): that event can be isolated and
-// dead-lettered. Any other error would hit every batch alike.
-bool rejects_data(const pqxx::sql_error& e) {
-  const std::string cls = e.sqlstate().substr(0, 2);
-  return cls == "22" || cls == "23" || cls == "54";
-}
-
-struct DeadLetter {
-  std::uint64_t tag;
+// A publish whose confirm lets the writer ack `tag` (a dead letter, or a
+// fresh copy of the delivery put back at the tail of the queue).
+struct Outgoing {
+  std::uint64_t tag = 0;
+  std::string exchange, routing_key;
   std::string body;
-  std::string reason;
-  std::string message_id;
+  amqp::PublishProps props;
 };
 
 class Writer {
  public:
-  explicit Writer(const WriterOptions& o) : options_(o), client_(client_options(o)) {}
+  explicit Writer(const WriterOptions& o)
+      : options_(o),
+        client_(client_options(o)),
+        delivery_limit_(amqp::topology_options_from_env().delivery_limit),
+        applier_(o.database_url, outcomes_, m_) {}
 
   int run() {
     try {
@@ -69,6 +66,7 @@ class Writer {
       spdlog::error("cannot serve metrics on {}: {}", options_.metrics_addr, e.what());
       return 2;
     }
+    applier_.connect_soon();  // early, so /readyz tells the truth before the first batch
     amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(10000)});
     while (true) {
       try {
@@ -76,7 +74,8 @@ class Writer {
         backoff.reset();
         consume_until_stopped();
         client_.close();
-        spdlog::info("stopped; all committed events acknowledged");
+        applier_.stop(kApplierStopWait);
+        spdlog::info("stopped; every event committed and acknowledged, or put back in the queue");
         return 0;
       } catch (const amqp::AmqpError& e) {
         // Unacked deliveries of the lost connection return to the queue by
@@ -89,12 +88,13 @@ class Writer {
           m_.connect_failures.inc();
           spdlog::warn("broker unavailable: {}", e.what());
         }
-        discard_batch();
+        forget_held();
         broker_ready_ = false;
         auto wait = backoff.next();
         spdlog::warn("reconnecting to the broker {} in {} ms (attempt {}, ceiling {} ms)", client_.redacted_url(),
                      wait.count(), backoff.attempts(), backoff.ceiling().count());
         if (sleep_unless_stopped(wait)) {
+          applier_.stop(kApplierStopWait);
           spdlog::info("stopped while disconnected; unacked events stay queued");
           return 0;
         }
@@ -108,6 +108,8 @@ class Writer {
     c.url = o.amqp_url;
     c.connection_name = "beacon-progress-writer";
     c.heartbeat_s = o.heartbeat_s;
+    // Every event a worker may publish is taken whole (SPEC decisions: one bound end to end).
+    c.max_body_bytes = kMaxEventBytes;
     return c;
   }
 
@@ -119,7 +121,7 @@ class Writer {
     mo.port = hp.port;
     server_.emplace(metrics::default_registry(), mo, [this] {
       if (!broker_ready_) return metrics::Readiness{false, "broker: not connected"};
-      if (!db_ready_) return metrics::Readiness{false, "database: not connected"};
+      if (!applier_.database_ready()) return metrics::Readiness{false, "database: not connected"};
       return metrics::Readiness{true, ""};
     });
     server_->start();
@@ -133,11 +135,12 @@ class Writer {
     client_.set_prefetch(static_cast<std::uint16_t>(std::min<std::size_t>(options_.batch_max * 2, 65535)));
     consumer_tag_ = client_.consume(std::string(amqp::kResultsQueue));
     broker_ready_ = true;
-    connect_database();  // early, so /readyz tells the truth before the first batch
     spdlog::info("consuming {} (batch {} events / {} ms)", std::string(amqp::kResultsQueue), options_.batch_max,
                  options_.batch_wait.count());
   }
 
+  // The owner loop: this thread only talks to the broker; SQL runs on the
+  // applier's thread, so heartbeats go on whatever the database does.
   void consume_until_stopped() {
     bool cancelled = false;
     Clock::time_point drain_deadline{};
@@ -147,220 +150,190 @@ class Writer {
         client_.cancel(consumer_tag_);
         cancelled = true;
         drain_deadline = stop_seen() + options_.drain_timeout;
-        spdlog::info("stop requested: finishing {} buffered events", events_.size() + dead_.size());
+        spdlog::info("stop requested: finishing {} buffered events", held_count());
       }
-      client_.poll(events_.empty() ? milliseconds(100) : milliseconds(5));
-      while (auto d = client_.take_delivery()) take(*d);
-      bool full = events_.size() + dead_.size() >= options_.batch_max;
-      bool due = !events_.empty() && Clock::now() - oldest_ >= options_.batch_wait;
-      if (full || due || (cancelled && (!events_.empty() || !dead_.empty()))) {
-        if (!flush(cancelled ? drain_deadline : Clock::time_point::max())) return;  // drain deadline passed
+      client_.poll(held_count() == 0 ? milliseconds(100) : milliseconds(5));
+      while (auto d = client_.take_delivery()) take(std::move(*d));
+      for (auto& outcome : outcomes_.try_take_all()) settle(std::move(outcome));
+
+      const bool due = held_count() > 0 && Clock::now() - oldest_ >= options_.batch_wait;
+      const bool full = held_.size() >= options_.batch_max || held_bytes_ >= kMaxBatchBytes;
+      // Poison and refreshes need no database: they go out on time whatever
+      // the batch in the database is doing.
+      if (due || full || cancelled) publish_then_ack(take_outgoing());
+      if (!inflight_ && !held_.empty() && (due || full || cancelled)) start_batch();
+
+      if (cancelled) {
+        if (held_count() == 0 && !inflight_) return;
+        if (Clock::now() >= drain_deadline) return hand_back();
       }
-      if (cancelled && events_.empty() && dead_.empty()) return;
     }
   }
 
-  void take(const amqp::Delivery& d) {
+  std::size_t held_count() const { return held_.size() + dead_.size() + refresh_.size(); }
+
+  void take(amqp::Delivery d) {
     m_.consumed.inc();
-    if (events_.empty() && dead_.empty()) oldest_ = Clock::now();
+    if (held_count() == 0) oldest_ = Clock::now();
     if (d.oversized) {
-      dead_.push_back({d.tag, d.body.substr(0, kDeadLetterBodyLimit),
-                       "oversized message (" + std::to_string(d.body_size) + " bytes)", d.message_id});
+      auto reason = "oversized message (" + std::to_string(d.body_size) + " bytes)";
+      return dead_.push_back(dead_letter(d, reason));
+    }
+    ResultEvent event;
+    try {
+      event = decode_event(d.body);
+    } catch (const BadInput& e) {
+      return dead_.push_back(dead_letter(d, e.what()));
+    }
+    if (amqp::needs_refresh(d, delivery_limit_)) {
+      // A valid event that came back often (lost connections, restarts):
+      // put a fresh copy at the tail before the broker's delivery limit,
+      // which is for poison only, could dead-letter it.
+      m_.refreshed.inc();
+      return refresh_.push_back(fresh(d));
+    }
+    held_bytes_ += d.body.size();
+    held_.push_back(Held{std::move(d), std::move(event)});
+  }
+
+  Outgoing dead_letter(const amqp::Delivery& d, const std::string& reason) {
+    spdlog::error("dead-lettering result event {}: {}", d.message_id.empty() ? "(no id)" : d.message_id, reason);
+    Outgoing o;
+    o.tag = d.tag;
+    o.exchange = std::string(amqp::kDeadExchange);
+    o.body = d.body.substr(0, kDeadLetterBodyLimit);
+    o.props.message_id = d.message_id;
+    o.props.headers[std::string(amqp::kReasonHeader)] = reason;
+    o.props.headers[std::string(amqp::kSourceQueueHeader)] = std::string(amqp::kResultsQueue);
+    o.props.mandatory = false;
+    return o;
+  }
+
+  static Outgoing fresh(const amqp::Delivery& d) {
+    auto copy = amqp::fresh_copy(d, std::string(amqp::kResultsQueue));
+    return Outgoing{d.tag, copy.exchange, copy.routing_key, d.body, copy.props};
+  }
+
+  std::vector<Outgoing> take_outgoing() {
+    std::vector<Outgoing> out = std::move(dead_);
+    dead_.clear();
+    for (auto& r : refresh_) out.push_back(std::move(r));
+    refresh_.clear();
+    if (held_.empty()) oldest_ = Clock::now();
+    return out;
+  }
+
+  void start_batch() {
+    std::vector<ResultEvent> events;
+    events.reserve(held_.size());
+    for (const auto& h : held_) events.push_back(h.event);
+    inflight_.emplace(Inflight{++batch_id_, client_.generation(), std::move(held_), Clock::now()});
+    held_.clear();
+    held_bytes_ = 0;
+    oldest_ = Clock::now();
+    applier_.submit(inflight_->id, std::move(events));
+  }
+
+  // The database thread answered for the batch in flight. SPEC invariant 3:
+  // its deliveries are acked here, and only when the transaction committed.
+  void settle(BatchOutcome outcome) {
+    if (!inflight_ || inflight_->id != outcome.id) return;
+    auto batch = std::move(*inflight_);
+    inflight_.reset();
+    if (!outcome.committed) {
+      held_bytes_ = 0;  // given up (draining): the events go back with the rest
+      for (auto& h : batch.events) held_bytes_ += h.delivery.body.size();
+      for (auto& h : held_) batch.events.push_back(std::move(h));
+      held_ = std::move(batch.events);
       return;
     }
-    try {
-      events_.push_back(decode_event(d.body));
-      tags_.push_back(d.tag);
-      ids_.push_back(d.message_id);
-    } catch (const BadInput& e) {
-      dead_.push_back({d.tag, d.body.substr(0, kDeadLetterBodyLimit), e.what(), d.message_id});
+    if (batch.generation != client_.generation()) return;  // tags void; the broker redelivered them
+    m_.transitioned.inc(outcome.transitioned);
+    m_.ignored.inc(outcome.ignored);
+    m_.lag_seconds.observe(std::chrono::duration<double>(Clock::now() - batch.since).count());
+    std::vector<bool> not_acked(batch.events.size(), false);
+    std::vector<Outgoing> dead;
+    for (auto i : outcome.unknown) {
+      const auto& e = batch.events[i].event;
+      spdlog::error("event for an execution that was never registered: {} event={}", e.key.log_context(),
+                    to_string(e.event));
+      dead.push_back(dead_letter(batch.events[i].delivery, "no execution registered for " + e.key.message_id()));
+      not_acked[i] = true;
     }
+    for (auto& [i, reason] : outcome.rejected) {
+      dead.push_back(dead_letter(batch.events[i].delivery, reason));
+      not_acked[i] = true;
+    }
+    std::size_t acked = 0;
+    for (std::size_t i = 0; i < batch.events.size(); ++i) {
+      if (not_acked[i]) continue;
+      client_.ack(batch.events[i].delivery.tag);
+      ++acked;
+    }
+    m_.acked.inc(acked);
+    publish_then_ack(std::move(dead));
   }
 
-  // Applies the batch; returns false when the drain deadline passed before
-  // the database answered (nothing acked: the broker redelivers it).
-  bool flush(Clock::time_point deadline) {
-    dead_letter_malformed();
-    if (!events_.empty()) {
-      auto result = apply_with_retry(deadline);
-      if (!result) return false;
-      for (auto i : result->unknown) {
-        const auto& e = events_[i];
-        spdlog::error("event for an execution that was never registered: {} event={}", e.key.log_context(),
-                      to_string(e.event));
-        dead_.push_back({tags_[i], encode(e), "no execution registered for " + e.key.message_id(), ids_[i]});
+  // Publishes each message, waits for the broker's confirms, and acks the
+  // delivery of each one confirmed. A refused one stays unacked: the broker
+  // hands it back when this connection closes.
+  void publish_then_ack(std::vector<Outgoing> out) {
+    if (out.empty()) return;
+    std::map<std::uint64_t, const Outgoing*> by_seq;
+    for (const auto& o : out) by_seq[client_.publish(o.exchange, o.routing_key, o.body, o.props)] = &o;
+    auto confirms = client_.wait_for_confirms(Clock::now() + kConfirmWait);
+    std::size_t refused = 0;
+    for (const auto& c : confirms) {
+      auto it = by_seq.find(c.seq);
+      if (it == by_seq.end()) continue;
+      if (!c.ok) {
+        ++refused;
+        continue;
       }
-      dead_letter_malformed();
-      std::vector<bool> is_unknown(events_.size(), false);
-      for (auto i : result->unknown) is_unknown[i] = true;  // those were acked with their dead letter
-      for (std::size_t i = 0; i < tags_.size(); ++i)
-        if (!is_unknown[i]) client_.ack(tags_[i]);
-      m_.acked.inc(tags_.size() - result->unknown.size());
+      const Outgoing& o = *it->second;
+      client_.ack(o.tag);
+      m_.acked.inc();
+      if (o.exchange == amqp::kDeadExchange) {
+        m_.dead.inc();
+      }
     }
-    events_.clear();
-    tags_.clear();
-    ids_.clear();
-    return true;
+    if (refused > 0) throw amqp::AmqpError("broker refused " + std::to_string(refused) + " publishes");
   }
 
-  std::optional<db::ApplyResult> apply_with_retry(Clock::time_point deadline) {
-    amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(5000)});
-    while (true) {
-      try {
-        if (!db_) connect_database_or_throw();
-        auto started = Clock::now();
-        auto result = db::apply_events(*db_, events_);
-        auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
-        m_.commit_seconds.observe(seconds);
-        m_.batch_size.observe(static_cast<double>(events_.size()));
-        m_.transitioned.inc(result.transitioned);
-        m_.ignored.inc(result.ignored);
-        observe_lag();
-        spdlog::debug("batch of {} events committed in {:.1f} ms ({} transitions)", events_.size(), seconds * 1000,
-                      result.transitioned);
-        return result;
-      } catch (const db::DatabaseUnavailable& e) {
-        drop_database();
-        m_.db_errors.inc();
-        spdlog::warn("database unavailable ({}); batch of {} events kept unacked, retrying", e.what(), events_.size());
-      } catch (const pqxx::broken_connection& e) {
-        drop_database();
-        m_.db_errors.inc();
-        spdlog::warn("database connection broken ({}); batch of {} events kept unacked, retrying", e.what(),
-                     events_.size());
-      } catch (const pqxx::sql_error& e) {
-        m_.db_errors.inc();
-        if (!rejects_data(e)) {
-          // Schema missing, permissions, a bug: every batch would fail the
-          // same way, and dead-lettering them all would scatter good events.
-          // Keep the batch, retry, and say so loudly.
-          spdlog::error("database refused a batch of {} events ({}, SQLSTATE {}); kept unacked, retrying",
-                        events_.size(), e.what(), e.sqlstate());
-          drop_database();
-        } else {
-          // Not an outage (db::transact turns those into DatabaseUnavailable):
-          // some event's data the database refuses. Find the culprit one
-          // event at a time so the rest still lands.
-          spdlog::error("batch of {} events rejected by the database ({}); applying one by one", events_.size(),
-                        e.what());
-          try {
-            return apply_one_by_one();
-          } catch (const db::DatabaseUnavailable& e2) {
-            drop_database();
-            m_.db_errors.inc();
-            spdlog::warn("database unavailable while isolating a bad event ({}); batch of {} events kept unacked, "
-                         "retrying", e2.what(), events_.size());
-          }
-        }
-      }
-      auto wait = backoff.next();
-      if (stop_requested()) deadline = std::min(deadline, stop_seen() + options_.drain_timeout);
-      if (Clock::now() + wait > deadline) {
-        spdlog::warn("drain deadline reached with the database unavailable; {} events stay queued", events_.size());
-        return std::nullopt;
-      }
-      // Keep servicing the broker (heartbeats) while waiting for Postgres.
-      auto until = Clock::now() + wait;
-      while (Clock::now() < until) client_.poll(milliseconds(50));
-    }
+  // The drain deadline passed with events the database did not take: they go
+  // back to the queue as fresh copies (never a requeue: that would count
+  // towards the delivery limit, which is for poison), then this writer exits.
+  void hand_back() {
+    applier_.give_up();
+    std::vector<Outgoing> out = take_outgoing();
+    auto give_back = [&](std::vector<Held>& events) {
+      for (const auto& h : events) out.push_back(fresh(h.delivery));
+      m_.requeued.inc(events.size());
+    };
+    give_back(held_);
+    // The batch in the database may still commit after this: its copies then
+    // replay harmlessly (every transition applies once).
+    if (inflight_ && inflight_->generation == client_.generation()) give_back(inflight_->events);
+    spdlog::warn("drain deadline reached with {} events the database did not take; putting them back in the queue",
+                 out.size());
+    held_.clear();
+    inflight_.reset();
+    publish_then_ack(std::move(out));
   }
 
-  // Each event in its own transaction. Throws DatabaseUnavailable with the
-  // batch untouched (events applied so far are replayed harmlessly).
-  db::ApplyResult apply_one_by_one() {
-    db::ApplyResult total;
-    std::vector<ResultEvent> kept;
-    std::vector<std::uint64_t> kept_tags;
-    std::vector<std::string> kept_ids;
-    std::vector<DeadLetter> rejected;
-    for (std::size_t i = 0; i < events_.size(); ++i) {
-      try {
-        auto r = db::apply_events(*db_, {events_[i]});
-        total.transitioned += r.transitioned;
-        total.ignored += r.ignored;
-        if (!r.unknown.empty()) total.unknown.push_back(kept.size());
-        kept.push_back(events_[i]);
-        kept_tags.push_back(tags_[i]);
-        kept_ids.push_back(ids_[i]);
-      } catch (const pqxx::broken_connection& e) {
-        throw db::DatabaseUnavailable(std::string("connection lost while isolating a bad event: ") + e.what());
-      } catch (const pqxx::sql_error& e) {
-        if (!rejects_data(e))
-          throw db::DatabaseUnavailable(std::string("database refused an event for a reason not in its data (SQLSTATE ") +
-                                        e.sqlstate() + "): " + e.what());
-        spdlog::error("event rejected by the database: {} event={} ({})", events_[i].key.log_context(),
-                      to_string(events_[i].event), e.what());
-        rejected.push_back(
-            {tags_[i], encode(events_[i]), std::string("database rejected the event: ") + e.what(), ids_[i]});
-      }
-    }
-    events_ = std::move(kept);
-    tags_ = std::move(kept_tags);
-    ids_ = std::move(kept_ids);
-    for (auto& d : rejected) dead_.push_back(std::move(d));
-    return total;
-  }
-
-  // Publishes each malformed message to beacon.dead with its reason, and acks
-  // the original only once the broker confirmed the dead letter.
-  void dead_letter_malformed() {
-    if (dead_.empty()) return;
-    std::vector<std::uint64_t> seqs;
-    for (const auto& d : dead_) {
-      spdlog::error("dead-lettering result event {}: {}", d.message_id.empty() ? "(no id)" : d.message_id, d.reason);
-      amqp::PublishProps props;
-      props.message_id = d.message_id;
-      props.headers[std::string(amqp::kReasonHeader)] = d.reason;
-      props.headers[std::string(amqp::kSourceQueueHeader)] = std::string(amqp::kResultsQueue);
-      props.mandatory = false;
-      seqs.push_back(client_.publish(std::string(amqp::kDeadExchange), "", d.body, props));
-    }
-    auto confirms = client_.wait_for_confirms(Clock::now() + std::chrono::seconds(30));
-    std::size_t failed = 0;
-    for (const auto& c : confirms) failed += c.ok ? 0 : 1;
-    if (failed > 0) throw amqp::AmqpError("broker refused " + std::to_string(failed) + " dead letters");
-    for (const auto& d : dead_) client_.ack(d.tag);
-    m_.dead.inc(dead_.size());
-    m_.acked.inc(dead_.size());
+  void forget_held() {
+    held_.clear();
+    held_bytes_ = 0;
     dead_.clear();
-  }
-
-  void observe_lag() {
-    // completed_at is RFC 3339; parsing it costs more than it tells here, so
-    // lag is measured from when the event reached this writer.
-    m_.lag_seconds.observe(std::chrono::duration<double>(Clock::now() - oldest_).count());
-  }
-
-  void connect_database_or_throw() {
-    db_ = db::connect(options_.database_url);
-    db_ready_ = true;
-  }
-
-  void connect_database() {
-    if (db_) return;
-    try {
-      connect_database_or_throw();
-    } catch (const db::DatabaseUnavailable& e) {
-      spdlog::warn("database unavailable at start ({}); will retry with the first batch", e.what());
-    }
-  }
-
-  void drop_database() {
-    db_.reset();
-    db_ready_ = false;
+    refresh_.clear();
+    // A batch still in the database keeps its id: its outcome is dropped
+    // when it comes (its tags died with the connection).
   }
 
   // When this writer first noticed SIGTERM/SIGINT.
   Clock::time_point stop_seen() {
     if (stop_seen_ == Clock::time_point{}) stop_seen_ = Clock::now();
     return stop_seen_;
-  }
-
-  void discard_batch() {
-    events_.clear();
-    tags_.clear();
-    ids_.clear();
-    dead_.clear();
   }
 
   static bool sleep_unless_stopped(milliseconds wait) {
@@ -372,19 +345,29 @@ class Writer {
     return stop_requested();
   }
 
+  struct Inflight {
+    std::uint64_t id;
+    std::uint64_t generation;  // the connection its tags belong to
+    std::vector<Held> events;
+    Clock::time_point since;
+  };
+
   WriterOptions options_;
+  WriterMetrics m_;
   amqp::Client client_;
-  std::unique_ptr<pqxx::connection> db_;
+  int delivery_limit_;
+  Mailbox<BatchOutcome> outcomes_;
+  BatchApplier applier_;
   std::string consumer_tag_;
-  std::vector<ResultEvent> events_;
-  std::vector<std::uint64_t> tags_;
-  std::vector<std::string> ids_;  // message_id of each event, for dead letters
-  std::vector<DeadLetter> dead_;
+  std::vector<Held> held_;
+  std::size_t held_bytes_ = 0;
+  std::vector<Outgoing> dead_;
+  std::vector<Outgoing> refresh_;
+  std::optional<Inflight> inflight_;
+  std::uint64_t batch_id_ = 0;
   Clock::time_point oldest_{};
   Clock::time_point stop_seen_{};
   std::atomic<bool> broker_ready_{false};
-  std::atomic<bool> db_ready_{false};
-  Metrics m_;
   std::optional<metrics::MetricsServer> server_;
 };
 

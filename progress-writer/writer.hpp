@@ -23,8 +23,10 @@ struct WriterOptions {
 
 // Runs until SIGTERM/SIGINT; returns the process exit code. After the
 // signal it stops consuming, commits and acks what it holds, and exits 0 at
-// most drain_timeout after the signal (a batch the database did not take by
-// then stays unacked and is redelivered). Broker and database outages are
+// most drain_timeout after the signal (plus the broker's confirm of the
+// events it puts back: what the database did not take by then goes back to
+// the queue as fresh copies, never as requeues that count towards the
+// delivery limit). Broker and database outages are
 // ridden out with capped, jittered backoff; it never exits because of one.
 int run_progress_writer(const WriterOptions& options);
 

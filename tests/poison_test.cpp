@@ -190,7 +190,8 @@ TEST(Poison, MalformedResultEventsAreDeadLetteredAndTheWriterCarriesOn) {
        "'sample' must be an integer"},
       {"invalid UTF-8", "{\"v\":1,\"event\":\"completed\",\"job_id\":\"\xc3\x28\"}", "invalid JSON"},
       {"missing fields", "{\"v\":1,\"event\":\"completed\"}", "missing field"},
-      {"10 MB body", "{\"v\":1,\"pad\":\"" + std::string(10 * 1024 * 1024, 'y') + "\"}", "exceeds the limit"},
+      {"body over kMaxEventBytes", "{\"v\":1,\"pad\":\"" + std::string(kMaxEventBytes, 'y') + "\"}",
+       "oversized message"},
       {"execution never registered", valid, "no execution registered"},
   };
   auto prefix = "poison-event-" + unique_suffix();

@@ -1,8 +1,7 @@
 #include "worker.hpp"
 
-#include <deque>
-#include <map>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -14,9 +13,10 @@
 #include <beacon/amqp/backoff.hpp>
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
+#include <beacon/amqp/fresh_copy.hpp>
 #include <beacon/amqp/topology.hpp>
 #include <beacon/core/clock.hpp>
-#include <beacon/core/json.hpp>
+#include <beacon/core/control_message.hpp>
 #include <beacon/core/mailbox.hpp>
 #include <beacon/core/messages.hpp>
 #include <beacon/core/prompt.hpp>
@@ -24,8 +24,19 @@
 #include <beacon/infer/inference_client.hpp>
 #include <beacon/metrics/http_server.hpp>
 
+#include "cancel_memory.hpp"
+#include "confirm_ledger.hpp"
 #include "endpoint_metrics.hpp"
 #include "preflight.hpp"
+#include "recent_outcomes.hpp"
+#include "slot_table.hpp"
+#include "worker_metrics.hpp"
+
+// The owner loop: the thread that owns the AMQP connection. It only wires
+// the rules together: the slot table decides what a delivery or an outcome
+// means, the confirm ledger decides what a confirm allows (the one place an
+// ack is decided), the cancel memory and recent outcomes answer deliveries
+// without paying; this loop does what they say.
 
 namespace beacon {
 namespace {
@@ -34,135 +45,32 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kDeadLetterBodyLimit = 64 * 1024;
-constexpr int kMaxPublishTries = 5;
 // After the drain deadline, aborted requests requeue at once; this is the
 // most the worker then waits for the broker before it closes anyway (the
 // broker requeues whatever is still unacked when the connection closes).
 constexpr auto kDrainGrace = std::chrono::seconds(10);
-// A cancel broadcast is trusted this long; after that the database (through
-// the preflight) decides, so a re-submitted job runs again.
-constexpr auto kCancelMemory = std::chrono::seconds(10);
-// Outcomes remembered to answer a redelivery without a second inference.
-constexpr std::size_t kRecentOutcomes = 100000;
+// What shutdown() may take after the loop ends (aborts 0.5 s, a close the
+// broker does not answer 2 s, as under a resource alarm): the loop ends this
+// much before the grace does, so the exit stays within drain timeout + 10 s.
+constexpr auto kShutdownAllowance = std::chrono::seconds(3);
 constexpr auto kStatsRefresh = std::chrono::seconds(1);
 
-// One inference that finished (or was aborted) on the Asio thread.
+// One inference that finished (or was aborted or cancelled) on the Asio thread.
 struct Completion {
   std::string slot;
   infer::InferenceOutcome outcome;
 };
 
-// One execution this worker is working on: the deliveries waiting for its
-// outcome (tags of the current connection only) and how far it got.
-// Several deliveries of one execution share a slot: a message redelivered
-// after a reconnect while its inference still runs, or a duplicate the
-// producer published, waits for the one inference instead of paying again.
-// A delivery of the same execution from another submission (a re-submit
-// while the first still runs, or a late copy of the first) waits for the
-// running slot: a completed outcome answers it too; any other outcome hands
-// it to the normal path (preflight, then inference if still needed).
-struct Parked {
-  std::uint64_t tag = 0;
-  ExecutionMessage message;
-  bool redelivered = false;
-};
-
-struct Slot {
-  enum class Phase { preflight, inference, publishing };
-  ExecutionMessage message;
-  std::vector<std::uint64_t> tags;
-  std::vector<Parked> parked;
-  Phase phase = Phase::preflight;
-  std::string started_at;
-};
-
-// How a slot ends for the deliveries waiting on it.
-enum class Settle { completed, other_outcome, requeue };
-
-// A publish waiting for its confirm, and what to do then.
-struct AwaitingConfirm {
-  enum class Kind { started, terminal, dead_letter };
-  Kind kind = Kind::started;
-  std::string slot;             // terminal: whose deliveries to ack on confirm
-  bool completed = false;       // terminal: the outcome is `completed`
-  std::uint64_t generation = 0; // dead_letter: connection the tag belongs to
-  std::uint64_t tag = 0;        // dead_letter: the malformed delivery
-  std::string exchange, routing_key, body, message_id;
-  std::map<std::string, std::string> headers;
-  int tries = 1;
-  std::string what;             // for logs
-};
-
-// Outcomes whose terminal event the broker confirmed, by message id: a
-// delivery of the same execution and submission (or any submission, once
-// completed) is acked without inference. Bounded, oldest forgotten first.
-class RecentOutcomes {
- public:
-  void record(const std::string& id, int submission, bool completed) {
-    auto [it, fresh] = map_.try_emplace(id, Entry{submission, completed});
-    if (!fresh) {
-      it->second.submission = std::max(it->second.submission, submission);
-      it->second.completed = it->second.completed || completed;
-      return;
-    }
-    order_.push_back(id);
-    if (order_.size() > kRecentOutcomes) {
-      map_.erase(order_.front());
-      order_.pop_front();
-    }
+PreflightVerdict to_slot_verdict(Verdict v) {
+  switch (v) {
+    case Verdict::run:
+      return PreflightVerdict::run;
+    case Verdict::already_completed:
+      return PreflightVerdict::already_completed;
+    case Verdict::job_cancelled:
+      return PreflightVerdict::job_cancelled;
   }
-  bool answers(const ExecutionMessage& m) const {
-    auto it = map_.find(m.key.message_id());
-    return it != map_.end() && (it->second.completed || m.submission <= it->second.submission);
-  }
-
- private:
-  struct Entry {
-    int submission;
-    bool completed;
-  };
-  std::unordered_map<std::string, Entry> map_;
-  std::deque<std::string> order_;
-};
-
-struct Metrics {
-  explicit Metrics(const std::string& region) : q({{"region", region}}) {}
-  metrics::Labels q;
-  metrics::Registry& r = metrics::default_registry();
-  metrics::Counter& consumed = r.counter("beacon_worker_messages_consumed_total", "Execution messages received", q);
-  metrics::Counter& acked = r.counter("beacon_worker_messages_acked_total", "Execution messages acknowledged", q);
-  metrics::Counter& requeued = r.counter("beacon_worker_messages_requeued_total", "Messages handed back to the queue", q);
-  metrics::Counter& dead = r.counter("beacon_worker_messages_dead_lettered_total", "Malformed messages sent to beacon.dead", q);
-  metrics::Counter& skipped = r.counter("beacon_worker_skipped_already_completed_total",
-                                        "Redelivered messages acked without inference (already completed)", q);
-  metrics::Counter& absorbed = r.counter(
-      "beacon_worker_duplicates_absorbed_total",
-      "Duplicate or redelivered messages answered by this worker's own running or recent inference", q);
-  metrics::Counter& cancelled = r.counter("beacon_worker_cancelled_total", "Messages dropped for a cancelled job", q);
-  metrics::Counter& completed = r.counter("beacon_worker_executions_completed_total", "Completed executions", q);
-  metrics::Counter& failed = r.counter("beacon_worker_executions_failed_total", "Failed executions", q);
-  metrics::Counter& reconnects = r.counter("beacon_worker_broker_reconnects_total", "Broker connections lost", q);
-  metrics::Counter& connect_failures = r.counter("beacon_worker_broker_connect_failures_total",
-                                                 "Failed attempts to (re)connect to the broker", q);
-  metrics::Counter& publish_refused = r.counter("beacon_worker_publish_refused_total",
-                                                "Publishes the broker nacked or returned", q);
-  metrics::Counter& control_errors = r.counter("beacon_worker_bad_control_messages_total",
-                                               "Malformed control messages ignored", q);
-  metrics::Gauge& in_flight = r.gauge("beacon_worker_in_flight", "Messages held, not yet acknowledged", q);
-  metrics::Gauge& connected = r.gauge("beacon_worker_broker_connected", "1 while connected to the broker", q);
-};
-
-std::string job_of_control_message(const std::string& body) {
-  auto doc = json::parse(body);
-  json::require_object(doc, "control message");
-  if (json::get_string(doc, "type") != "cancel") throw BadInput("unknown control message type");
-  return json::get_string(doc, "job_id");
-}
-
-// Slot id: one execution in one submission (a re-submit runs again when
-// the execution is not completed, so it gets its own slot).
-std::string slot_id(const ExecutionMessage& m) {
-  return m.key.message_id() + "#" + std::to_string(m.submission);
+  return PreflightVerdict::run;
 }
 
 class Worker {
@@ -175,8 +83,10 @@ class Worker {
         inference_(io_, endpoints_),
         preflight_(o.database_url, preflight_results_),
         m_(o.region),
-        endpoint_metrics_(metrics::default_registry()) {
+        endpoint_metrics_(metrics::default_registry()),
+        slots_(recent_, cancels_) {
     exec_queue_ = amqp::exec_queue(o.region);
+    delivery_limit_ = amqp::topology_options_from_env().delivery_limit;
     inference_.set_attempt_observer([this](const infer::AttemptEvent& e) { endpoint_metrics_.observe(e); });
   }
 
@@ -245,22 +155,31 @@ class Worker {
     control_queue_ = client_.declare_temp_queue_bound_to(std::string(amqp::kControlExchange));
     client_.set_prefetch(static_cast<std::uint16_t>(std::min(o_.concurrency, 65535)));
     // Terminal events whose confirm was lost with the old connection go out
-    // again. Their deliveries come back redelivered and find the slot (or the
-    // recent outcome), so they are acked once this publish is confirmed.
-    if (!orphans_.empty())
-      spdlog::info("publishing {} result events again whose confirm the old connection lost", orphans_.size());
-    auto orphans = std::move(orphans_);
-    orphans_.clear();
+    // again (confirm_ledger.hpp).
+    auto orphans = ledger_.take_orphans();
+    if (!orphans.empty())
+      spdlog::info("publishing {} result events again whose confirm the old connection lost", orphans.size());
     for (std::size_t i = 0; i < orphans.size(); ++i) {
       try {
         send(std::move(orphans[i]));
       } catch (const amqp::AmqpError&) {
         // send() kept the one that failed; keep the rest for the next connection.
-        for (std::size_t j = i + 1; j < orphans.size(); ++j) orphans_.push_back(std::move(orphans[j]));
+        for (std::size_t j = i + 1; j < orphans.size(); ++j) ledger_.unsent(std::move(orphans[j]));
         throw;
       }
     }
+    // The lease (SPEC decisions, D3): the `started` of a running inference
+    // may have been lost with the old connection; without it the row does not
+    // show this worker's live attempt, and another worker that gets the
+    // redelivered message would pay again.
+    auto running = slots_.in_phase(SlotPhase::inference);
+    if (!running.empty()) spdlog::info("publishing `started` again for {} running inferences", running.size());
+    for (const auto& id : running) {
+      const Slot* slot = slots_.find(id);
+      publish_started(base_event(EventKind::started, slot->message, slot->started_at));
+    }
     control_tag_ = client_.consume(control_queue_);
+    cancel_deferred_ = false;  // a new connection: a draining worker does not consume
     if (!draining_) exec_tag_ = client_.consume(exec_queue_);
     broker_ready_ = true;
     m_.connected.set(1);
@@ -277,26 +196,11 @@ class Worker {
     session_open_ = false;
     broker_ready_ = false;
     m_.connected.set(0);
-    // Delivery tags of the lost connection are void: the broker requeued
-    // those messages. A slot still waiting for its preflight is dropped (its
-    // message comes back); one whose inference runs or whose result is being
-    // published stays, and the redelivered message joins it.
-    held_ = 0;
+    // Delivery tags of the lost connection are void: the broker requeued those messages.
+    held_.clear();
     m_.in_flight.set(0);
-    for (auto it = slots_.begin(); it != slots_.end();) {
-      it->second.tags.clear();
-      it->second.parked.clear();
-      if (it->second.phase == Slot::Phase::preflight) {
-        it = slots_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    // Only terminal events must go out again; a lost `started` is harmless
-    // and a dead letter is written again when its message comes back.
-    for (auto& [seq, a] : awaiting_)
-      if (a.kind == AwaitingConfirm::Kind::terminal) orphans_.push_back(std::move(a));
-    awaiting_.clear();
+    slots_.connection_lost();
+    ledger_.connection_lost();
   }
 
   bool wait_for_reconnect(milliseconds wait) {
@@ -322,6 +226,9 @@ class Worker {
   }
 
   // ---- the owner loop ---------------------------------------------------
+  // Every wait in here is bounded (poll 10 ms; sends are bounded by the
+  // client), so a stop request is seen within the drain bound even while the
+  // broker blocks the connection (resource alarm).
   void serve() {
     while (true) {
       if (stop_requested() && !draining_) begin_drain();
@@ -332,17 +239,19 @@ class Worker {
       for (auto& c : completions_.try_take_all()) on_completion(std::move(c));
       refresh_endpoint_metrics();
       if (draining_) {
+        if (cancel_deferred_ && !client_.blocked()) cancel_consumer();
         auto now = Clock::now();
         if (!aborted_ && now >= drain_deadline_) {
-          spdlog::warn("drain timeout: requeueing {} messages still in flight", held_);
+          spdlog::warn("drain timeout: requeueing {} messages still in flight", held_.size());
           aborted_ = true;
           boost::asio::post(io_, [this] { inference_.abort_all(); });
         }
-        if (held_ == 0 && awaiting_.empty()) return;
-        if (now >= drain_deadline_ + kDrainGrace) {
-          spdlog::error("drain: {} messages and {} publishes still open {} s after the deadline; closing the "
+        if (held_.empty() && ledger_.empty()) return;
+        if (now >= drain_deadline_ + kDrainGrace - kShutdownAllowance) {
+          spdlog::error("drain: {} messages and {} publishes still open {} s after the deadline{}; closing the "
                         "connection (the broker requeues what is unacked)",
-                        held_, awaiting_.size(), kDrainGrace.count());
+                        held_.size(), ledger_.awaiting(), (kDrainGrace - kShutdownAllowance).count(),
+                        client_.blocked() ? " (the broker blocks this connection)" : "");
           return;
         }
       }
@@ -352,9 +261,22 @@ class Worker {
   void begin_drain() {
     draining_ = true;
     drain_deadline_ = Clock::now() + o_.drain_timeout;
-    if (!exec_tag_.empty()) client_.cancel(exec_tag_);
-    spdlog::info("stop requested: no new messages; finishing {} in flight (up to {} s)", held_,
+    // basic.cancel waits for its reply, which a broker that blocks this
+    // connection (resource alarm) does not send: then the cancel waits for
+    // the unblock, and whatever arrives meanwhile is requeued (on_delivery).
+    if (client_.blocked()) {
+      cancel_deferred_ = true;
+      spdlog::warn("stop requested while the broker blocks this connection: consumer cancelled once it unblocks");
+    } else {
+      cancel_consumer();
+    }
+    spdlog::info("stop requested: no new messages; finishing {} in flight (up to {} s)", held_.size(),
                  o_.drain_timeout.count());
+  }
+
+  void cancel_consumer() {
+    cancel_deferred_ = false;
+    if (!exec_tag_.empty()) client_.cancel(exec_tag_);
   }
 
   void refresh_endpoint_metrics() {
@@ -367,7 +289,8 @@ class Worker {
   void on_delivery(const amqp::Delivery& d) {
     if (d.consumer_tag == control_tag_) return on_control(d);
     m_.consumed.inc();
-    hold();
+    held_[d.tag] = d;
+    m_.in_flight.set(static_cast<double>(held_.size()));
     if (d.oversized) return dead_letter(d, "oversized message (" + std::to_string(d.body_size) + " bytes)", {});
     ExecutionMessage msg;
     try {
@@ -377,53 +300,53 @@ class Worker {
     }
     if (msg.key.region != o_.region)
       return dead_letter(d, "message for region '" + msg.key.region + "' on " + exec_queue_, msg.key.log_context());
-    dispatch(std::move(msg), d.tag, d.redelivered);
+    if (draining_) {
+      // Arrived after the consumer was cancelled: not started, back it goes.
+      spdlog::info("{}: arrived while draining; requeued", msg.key.log_context());
+      return requeue(d.tag);
+    }
+    if (amqp::needs_refresh(d, delivery_limit_)) {
+      // It came back often (lost connections, restarts): a fresh copy resets
+      // its delivery count so the broker's limit never dead-letters it (D2).
+      spdlog::info("{}: delivery count {} near the limit {}; re-published as a fresh copy", msg.key.log_context(),
+                   d.headers.at(std::string(amqp::kDeliveryCountHeader)), delivery_limit_);
+      m_.refreshed.inc();
+      return publish_fresh_copy(d.tag, false);
+    }
+    // A fresh copy (a requeue of beacon's own doing) may be of work already
+    // done: the preflight checks it like a redelivery.
+    const bool may_be_done = d.redelivered || d.headers.count(std::string(amqp::kRequeuesHeader)) > 0;
+    run(slots_.dispatch(std::move(msg), d.tag, may_be_done));
   }
 
-  // A valid execution message of this region: answered from what this
-  // worker already knows, joined to a slot, or started on a new slot.
-  void dispatch(ExecutionMessage msg, std::uint64_t tag, bool redelivered) {
-    if (recent_.answers(msg)) {
-      // Its terminal event was confirmed by the broker already (this
-      // worker's own earlier delivery): ack, pay nothing.
-      m_.absorbed.inc();
-      spdlog::info("{}: outcome already published by this worker; acked without inference", msg.key.log_context());
-      return ack(tag);
-    }
-    auto id = slot_id(msg);
-    if (auto it = slots_.find(id); it != slots_.end()) {
-      m_.absorbed.inc();
-      spdlog::info("{}: {} delivery joins the execution already running here", msg.key.log_context(),
-                   redelivered ? "redelivered" : "duplicate");
-      it->second.tags.push_back(tag);
-      return;
-    }
-    if (auto* other = slot_of_execution(msg.key)) {
-      spdlog::info("{}: submission {} waits for submission {} already running here", msg.key.log_context(),
-                   msg.submission, other->message.submission);
-      other->parked.push_back(Parked{tag, std::move(msg), redelivered});
-      return;
-    }
-    Slot& slot = slots_[id];
-    slot.message = std::move(msg);
-    slot.tags.push_back(tag);
-    if (recently_cancelled(slot.message.key.job_id)) return finish_cancelled(id);
-    preflight_.submit(PreflightItem{generation_, tag, slot.message, redelivered, Verdict::run});
-  }
-
-  // The slot of any submission of this execution, or nullptr.
-  Slot* slot_of_execution(const ExecutionKey& key) {
-    auto prefix = key.message_id() + "#";
-    auto it = slots_.lower_bound(prefix);
-    if (it == slots_.end() || it->first.compare(0, prefix.size(), prefix) != 0) return nullptr;
-    return &it->second;
+  // Does what the slot table decided.
+  void run(SlotActions a) {
+    if (a.absorbed) m_.absorbed.inc(a.absorbed);
+    if (a.skipped) m_.skipped.inc(a.skipped);
+    for (auto tag : a.ack) ack(tag);
+    for (auto tag : a.requeue) requeue(tag);
+    for (auto& p : a.preflight)
+      preflight_.submit(PreflightItem{generation_, p.tag, std::move(p.message), p.redelivered, Verdict::run});
+    for (const auto& id : a.publish_cancelled) finish_cancelled(id, "job cancelled before this execution ran");
+    for (const auto& id : a.start_inference) start_inference(id);
   }
 
   void on_control(const amqp::Delivery& d) {
     try {
-      auto job = job_of_control_message(d.body);
-      cancelled_jobs_[job] = Clock::now();
-      spdlog::info("job={} cancelled: its queued messages will be dropped", job);
+      auto notice = decode_control(d.body);
+      cancels_.remember(notice);
+      // Stop the spending: requests of the job still waiting inside this
+      // worker for an endpoint slot end without a call (they come back as
+      // cancelled completions); those on the wire finish and are kept.
+      auto running = slots_.running_cancelled_by(notice);
+      spdlog::info("job={} submission<={} cancelled: its queued messages will be dropped ({} running here)",
+                   notice.job_id, notice.submission, running.size());
+      if (!running.empty()) {
+        std::set<std::string> ids(running.begin(), running.end());
+        inference_.cancel_queued([ids = std::move(ids)](const infer::InferenceRequest& r) {
+          return ids.count(r.caller_tag) > 0;
+        });
+      }
     } catch (const BadInput& e) {
       m_.control_errors.inc();
       spdlog::error("ignoring a malformed control message: {}", e.what());
@@ -431,58 +354,37 @@ class Worker {
     client_.ack(d.tag);
   }
 
-  bool recently_cancelled(const std::string& job_id) {
-    auto it = cancelled_jobs_.find(job_id);
-    if (it == cancelled_jobs_.end()) return false;
-    if (Clock::now() - it->second < kCancelMemory) return true;
-    cancelled_jobs_.erase(it);
-    return false;
-  }
-
   void on_preflight(PreflightItem p) {
     if (p.generation != generation_) return;  // its delivery died with the old connection
-    auto id = slot_id(p.message);
-    auto it = slots_.find(id);
-    if (it == slots_.end() || it->second.phase != Slot::Phase::preflight) return;
-    const auto& key = p.message.key;
-    if (p.verdict == Verdict::already_completed) {
-      m_.skipped.inc(it->second.tags.size());
-      spdlog::info("{}: already completed, acked without inference", key.log_context());
-      recent_.record(key.message_id(), p.message.submission, true);
-      return settle(it, Settle::completed);
-    }
-    if (draining_ && aborted_) return settle(it, Settle::requeue);
-    if (p.verdict == Verdict::job_cancelled || recently_cancelled(key.job_id)) {
-      if (p.verdict == Verdict::job_cancelled) cancelled_jobs_[key.job_id] = Clock::now();
-      return finish_cancelled(id);
-    }
-    start_inference(id, it->second);
+    run(slots_.preflight_done(p.message, to_slot_verdict(p.verdict), draining_ && aborted_));
   }
 
-  void start_inference(const std::string& id, Slot& slot) {
-    const auto& msg = slot.message;
+  void start_inference(const std::string& id) {
+    Slot* slot = slots_.find(id);
+    if (!slot) return;
+    const auto& msg = slot->message;
     const auto* ep = endpoints_.find(msg.key.region, msg.key.model_id);
-    slot.started_at = now_rfc3339();
+    slot->started_at = now_rfc3339();
     if (!ep) {
       // Not retryable: the configuration has no answer for this model. The
       // execution fails with the reason; a later re-submit (after the
       // endpoint file is fixed) runs it again.
-      ResultEvent e = base_event(EventKind::failed, msg, slot.started_at);
-      e.completed_at = slot.started_at;
+      ResultEvent e = base_event(EventKind::failed, msg, slot->started_at);
+      e.completed_at = slot->started_at;
       e.error = ErrorInfo{"no_endpoint", "no endpoint configured for region '" + msg.key.region + "' and model '" +
                                               msg.key.model_id + "'"};
       spdlog::error("{}: {}", msg.key.log_context(), e.error->message);
       m_.failed.inc();
       return publish_terminal(id, e);
     }
-    slot.phase = Slot::Phase::inference;
-    auto started = base_event(EventKind::started, msg, slot.started_at);
+    auto started = base_event(EventKind::started, msg, slot->started_at);
     infer::InferenceRequest req;
     req.model_id = msg.key.model_id;
     req.region = msg.key.region;
     req.system_prompt = render_system_prompt(msg.system_prompt, msg.key.region, msg.key.model_id);
     req.prompt = msg.prompt;
     req.params_json = msg.params_json;
+    req.caller_tag = id;
     boost::asio::post(io_, [this, ep, req = std::move(req), id]() mutable {
       inference_.submit(*ep, std::move(req), [this, id](infer::InferenceOutcome out) mutable {
         completions_.put(Completion{id, std::move(out)});
@@ -494,18 +396,18 @@ class Worker {
   }
 
   void on_completion(Completion c) {
-    auto it = slots_.find(c.slot);
-    if (it == slots_.end()) {
+    Slot* slot = slots_.find(c.slot);
+    if (!slot) {
       spdlog::error("inference finished for {} but nothing waits for it (bug)", c.slot);
       return;
     }
-    Slot& slot = it->second;
-    const auto& key = slot.message.key;
+    const auto& key = slot->message.key;
     if (c.outcome.aborted) {
       // Shutdown before an answer: never a failure, the message goes back.
-      return settle(it, Settle::requeue);
+      return run(slots_.settle(c.slot, Settle::requeue));
     }
-    ResultEvent e = base_event(c.outcome.ok ? EventKind::completed : EventKind::failed, slot.message, slot.started_at);
+    if (c.outcome.cancelled) return finish_cancelled(c.slot, "job cancelled before this request reached the endpoint");
+    ResultEvent e = base_event(c.outcome.ok ? EventKind::completed : EventKind::failed, slot->message, slot->started_at);
     e.attempt = std::max(1, c.outcome.attempts);
     e.completed_at = now_rfc3339();
     e.receipt = c.outcome.receipt;
@@ -523,13 +425,14 @@ class Worker {
     publish_terminal(c.slot, e);
   }
 
-  void finish_cancelled(const std::string& id) {
-    auto& slot = slots_.at(id);
+  void finish_cancelled(const std::string& id, const std::string& why) {
+    Slot* slot = slots_.find(id);
+    if (!slot) return;
     m_.cancelled.inc();
-    spdlog::info("{}: job cancelled, dropped without inference", slot.message.key.log_context());
-    auto e = base_event(EventKind::cancelled, slot.message, "");
+    spdlog::info("{}: job cancelled, dropped without inference", slot->message.key.log_context());
+    auto e = base_event(EventKind::cancelled, slot->message, slot->started_at);
     e.completed_at = now_rfc3339();
-    e.error = ErrorInfo{"cancelled", "job cancelled before this execution ran"};
+    e.error = ErrorInfo{"cancelled", why};
     publish_terminal(id, e);
   }
 
@@ -540,157 +443,131 @@ class Worker {
     e.worker_id = o_.worker_id;
     e.attempt = 1;
     e.started_at = started_at;
+    e.submission = msg.submission;
     return e;
   }
 
-  // Acks (an outcome is recorded) or requeues every delivery waiting on the
-  // slot, then forgets it. Parked deliveries of other submissions are acked
-  // only by a completed outcome; after any other they take the normal path.
-  void settle(std::map<std::string, Slot>::iterator it, Settle how) {
-    // The slot goes first: if the connection fails half-way, the remaining
-    // tags are void anyway, and no later delivery may join a finished slot.
-    auto key = it->second.message.key;
-    auto tags = std::move(it->second.tags);
-    auto parked = std::move(it->second.parked);
-    slots_.erase(it);
-    for (auto tag : tags) {
-      if (how == Settle::requeue) {
-        requeue(tag, key);
-      } else {
-        ack(tag);
-      }
-    }
-    for (auto& p : parked) {
-      if (how == Settle::requeue) {
-        requeue(p.tag, key);
-      } else if (how == Settle::completed) {
-        m_.absorbed.inc();
-        spdlog::info("{}: submission {} answered by the completed run of this worker", key.log_context(),
-                     p.message.submission);
-        ack(p.tag);
-      } else {
-        dispatch(std::move(p.message), p.tag, p.redelivered);
-      }
-    }
-  }
-
   // ---- publishing with confirms, then acking ----------------------------
-  AwaitingConfirm event_publish(const ResultEvent& e) {
-    AwaitingConfirm a;
-    a.exchange = std::string(amqp::kResultsExchange);
-    a.routing_key = std::string(amqp::kResultsRoutingKey);
-    a.body = encode(e);
-    a.message_id = e.key.message_id() + "/" + std::string(to_string(e.event));
-    a.what = e.key.log_context() + " event=" + std::string(to_string(e.event));
-    return a;
+  Publish event_publish(const ResultEvent& e) {
+    Publish p;
+    p.exchange = std::string(amqp::kResultsExchange);
+    p.routing_key = std::string(amqp::kResultsRoutingKey);
+    p.body = encode(e);
+    p.message_id = e.key.message_id() + "/" + std::string(to_string(e.event));
+    p.what = e.key.log_context() + " event=" + std::string(to_string(e.event));
+    return p;
   }
 
   void publish_started(const ResultEvent& e) {
-    AwaitingConfirm a = event_publish(e);
-    a.kind = AwaitingConfirm::Kind::started;
-    send(std::move(a));
+    Publish p = event_publish(e);
+    p.purpose = Publish::Purpose::started;
+    send(std::move(p));
   }
 
   void publish_terminal(const std::string& id, const ResultEvent& e) {
-    slots_.at(id).phase = Slot::Phase::publishing;
-    AwaitingConfirm a = event_publish(e);
-    a.kind = AwaitingConfirm::Kind::terminal;
-    a.slot = id;
-    a.completed = e.event == EventKind::completed;
-    send(std::move(a));
+    slots_.set_phase(id, SlotPhase::publishing);
+    Publish p = event_publish(e);
+    p.purpose = Publish::Purpose::terminal;
+    p.slot = id;
+    p.completed = e.event == EventKind::completed;
+    send(std::move(p));
   }
 
   void dead_letter(const amqp::Delivery& d, const std::string& reason, const std::string& context) {
     spdlog::error("dead-lettering message {} from {}: {}{}{}", d.message_id.empty() ? "(no id)" : d.message_id,
                   exec_queue_, reason, context.empty() ? "" : " ", context);
     m_.dead.inc();
-    AwaitingConfirm a;
-    a.kind = AwaitingConfirm::Kind::dead_letter;
-    a.generation = generation_;
-    a.tag = d.tag;
-    a.exchange = std::string(amqp::kDeadExchange);
-    a.body = d.body.substr(0, kDeadLetterBodyLimit);
-    a.message_id = d.message_id;
-    a.headers[std::string(amqp::kReasonHeader)] = reason;
-    a.headers[std::string(amqp::kSourceQueueHeader)] = exec_queue_;
-    a.what = "dead letter (" + reason + ")";
-    send(std::move(a));
+    Publish p;
+    p.purpose = Publish::Purpose::dead_letter;
+    p.generation = generation_;
+    p.tag = d.tag;
+    p.exchange = std::string(amqp::kDeadExchange);
+    p.body = d.body.substr(0, kDeadLetterBodyLimit);
+    p.message_id = d.message_id;
+    p.headers[std::string(amqp::kReasonHeader)] = reason;
+    p.headers[std::string(amqp::kSourceQueueHeader)] = exec_queue_;
+    p.mandatory = false;
+    p.what = "dead letter (" + reason + ")";
+    send(std::move(p));
   }
 
-  void send(AwaitingConfirm a) {
+  // A requeue of beacon's own doing (D2): a fresh copy at the tail of the
+  // queue, the original acked once the copy is confirmed.
+  void requeue(std::uint64_t tag) {
+    m_.requeued.inc();
+    publish_fresh_copy(tag, true);
+  }
+
+  void publish_fresh_copy(std::uint64_t tag, bool log_requeue) {
+    auto it = held_.find(tag);
+    if (it == held_.end()) {
+      spdlog::error("requeue of delivery {} that this connection does not hold (bug); rejecting it", tag);
+      client_.reject(tag, true);
+      return;
+    }
+    const amqp::Delivery& d = it->second;
+    auto copy = amqp::fresh_copy(d, exec_queue_);
+    Publish p;
+    p.purpose = Publish::Purpose::fresh_copy;
+    p.generation = generation_;
+    p.tag = tag;
+    p.exchange = copy.exchange;
+    p.routing_key = copy.routing_key;
+    p.body = d.body;
+    p.message_id = copy.props.message_id;
+    p.content_type = copy.props.content_type;
+    p.headers = copy.props.headers;
+    p.mandatory = copy.props.mandatory;
+    p.what = "fresh copy of " + (d.message_id.empty() ? std::string("(no id)") : d.message_id);
+    if (log_requeue) spdlog::info("message {} requeued as a fresh copy", d.message_id.empty() ? "(no id)" : d.message_id);
+    send(std::move(p));
+  }
+
+  void send(Publish p) {
     amqp::PublishProps props;
-    props.message_id = a.message_id;
-    props.headers = a.headers;
-    props.mandatory = a.kind != AwaitingConfirm::Kind::dead_letter;
+    props.message_id = p.message_id;
+    props.headers = p.headers;
+    props.mandatory = p.mandatory;
+    props.content_type = p.content_type;
     std::uint64_t seq = 0;
     try {
-      seq = client_.publish(a.exchange, a.routing_key, a.body, props);
+      seq = client_.publish(p.exchange, p.routing_key, p.body, props);
     } catch (const amqp::AmqpError&) {
-      // The connection went during the publish. A terminal event must still
-      // go out (its slot waits for it): publish it on the next connection.
-      if (a.kind == AwaitingConfirm::Kind::terminal) orphans_.push_back(std::move(a));
+      ledger_.unsent(std::move(p));
       throw;
     }
-    awaiting_.emplace(seq, std::move(a));
+    ledger_.sent(seq, std::move(p));
   }
 
   void on_confirm(const amqp::Confirm& c) {
-    auto it = awaiting_.find(c.seq);
-    if (it == awaiting_.end()) return;
-    AwaitingConfirm a = std::move(it->second);
-    awaiting_.erase(it);
-    if (c.ok) return confirmed(a);
-    m_.publish_refused.inc();
-    if (a.tries < kMaxPublishTries) {
-      spdlog::warn("broker refused {} ({}); publishing again", a.what, c.reason);
-      ++a.tries;
-      return send(std::move(a));
-    }
-    spdlog::error("broker refused {} {} times ({}); its message is requeued", a.what, a.tries, c.reason);
-    if (a.kind == AwaitingConfirm::Kind::terminal) {
-      if (auto s = slots_.find(a.slot); s != slots_.end()) settle(s, Settle::requeue);
-    } else if (a.kind == AwaitingConfirm::Kind::dead_letter && a.generation == generation_) {
-      requeue(a.tag, ExecutionKey{});
-    }
-  }
-
-  // SPEC invariant 3: a delivery is acked only here, after the broker
-  // confirmed its terminal event (or its dead letter).
-  void confirmed(const AwaitingConfirm& a) {
-    switch (a.kind) {
-      case AwaitingConfirm::Kind::started:
+    if (!c.ok) m_.publish_refused.inc();
+    auto step = ledger_.confirmed(c, generation_);
+    switch (step.kind) {
+      case LedgerStep::Kind::nothing:
         return;
-      case AwaitingConfirm::Kind::dead_letter:
-        if (a.generation == generation_) ack(a.tag);
-        return;
-      case AwaitingConfirm::Kind::terminal: {
-        auto s = slots_.find(a.slot);
-        if (s == slots_.end()) return;
-        recent_.record(s->second.message.key.message_id(), s->second.message.submission, a.completed);
-        settle(s, a.completed ? Settle::completed : Settle::other_outcome);
-        return;
-      }
+      case LedgerStep::Kind::settle_slot:
+        return run(slots_.terminal_confirmed(step.slot, step.completed));
+      case LedgerStep::Kind::ack_tag:
+        return ack(step.tag);
+      case LedgerStep::Kind::publish_again:
+        return send(std::move(step.publish));
+      case LedgerStep::Kind::requeue_slot:
+        return run(slots_.settle(step.slot, Settle::requeue));
+      case LedgerStep::Kind::return_tag:
+        // The copy could not be written: the broker's own requeue is the last resort.
+        client_.reject(step.tag, true);
+        return release(step.tag);
     }
   }
 
-  void hold() {
-    ++held_;
-    m_.in_flight.set(static_cast<double>(held_));
-  }
-  void release() {
-    if (held_ > 0) --held_;
-    m_.in_flight.set(static_cast<double>(held_));
+  void release(std::uint64_t tag) {
+    held_.erase(tag);
+    m_.in_flight.set(static_cast<double>(held_.size()));
   }
   void ack(std::uint64_t tag) {
     client_.ack(tag);
     m_.acked.inc();
-    release();
-  }
-  void requeue(std::uint64_t tag, const ExecutionKey& key) {
-    client_.reject(tag, true);
-    m_.requeued.inc();
-    if (!key.job_id.empty()) spdlog::info("{}: requeued", key.log_context());
-    release();
+    release(tag);
   }
 
   WorkerOptions o_;
@@ -702,20 +579,23 @@ class Worker {
   Mailbox<PreflightItem> preflight_results_;
   Preflight preflight_;
   Mailbox<Completion> completions_;
-  Metrics m_;
+  WorkerMetrics m_;
   EndpointMetrics endpoint_metrics_;
   std::optional<metrics::MetricsServer> server_;
   std::thread io_thread_;
 
   std::string exec_queue_, control_queue_, exec_tag_, control_tag_;
+  int delivery_limit_ = 0;
   std::uint64_t generation_ = 0;
-  std::map<std::string, Slot> slots_;
-  std::map<std::uint64_t, AwaitingConfirm> awaiting_;
-  std::vector<AwaitingConfirm> orphans_;
   RecentOutcomes recent_;
-  std::map<std::string, Clock::time_point> cancelled_jobs_;
-  std::size_t held_ = 0;
+  CancelMemory cancels_;
+  SlotTable slots_;
+  ConfirmLedger ledger_;
+  // Deliveries of the current connection not yet acked, by tag (a requeue
+  // needs the body and headers for its fresh copy).
+  std::unordered_map<std::uint64_t, amqp::Delivery> held_;
   bool draining_ = false;
+  bool cancel_deferred_ = false;  // drain began while blocked: basic.cancel waits for the unblock
   bool aborted_ = false;
   Clock::time_point drain_deadline_{};
   Clock::time_point next_stats_{};

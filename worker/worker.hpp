@@ -13,6 +13,16 @@
 // Threads: this part's loop runs on the thread that owns the AMQP connection
 // (consume, publish, confirms, heartbeats); inference runs on an Asio thread;
 // the preflight check on a third. Results travel back through mailboxes.
+// The loop only wires the rules, which are plain code with unit tests:
+// slot_table.hpp (which deliveries wait for which execution), confirm_ledger.hpp
+// (what a confirm allows: the one place an ack is decided), cancel_memory.hpp
+// and recent_outcomes.hpp (deliveries answered without paying).
+//
+// Cancel (control_message.hpp): a cancel of (job, submission N) drops the
+// job's messages with submission <= N, queued or waiting here for an endpoint
+// slot; requests on the wire finish and are kept. Requeues of the worker's own
+// doing are fresh copies (amqp/fresh_copy.hpp), so the broker's delivery limit
+// only ever catches poison.
 #include <chrono>
 #include <string>
 
@@ -33,7 +43,9 @@ struct WorkerOptions {
 // Runs until SIGTERM/SIGINT; returns the exit code (2 bad configuration).
 // After the signal it stops consuming, lets in-flight requests finish for up
 // to drain_timeout, then aborts the rest (requeued, never failed) and exits 0
-// at most drain_timeout + 10 s after the signal.
+// at most drain_timeout + 10 s after the signal. The bound holds while the
+// broker blocks the connection (resource alarm): every wait of the loop is
+// bounded, and a send the broker does not take in time ends the connection.
 int run_worker(const WorkerOptions& options);
 
 }  // namespace beacon

@@ -39,8 +39,10 @@ ExecutionKey read_key(const json::Value& o) {
   return k;
 }
 
-const json::Value& read_envelope(json::Document& doc, std::string_view body) {
-  if (body.size() > kMaxMessageBytes) throw BadInput("message of " + std::to_string(body.size()) + " bytes exceeds the limit");
+const json::Value& read_envelope(json::Document& doc, std::string_view body, std::size_t max_bytes) {
+  if (body.size() > max_bytes)
+    throw BadInput("message of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
+                   std::to_string(max_bytes));
   doc = json::parse(body);
   json::require_object(doc, "message");
   auto v = json::get_optional_int(doc, "v");
@@ -83,7 +85,7 @@ std::string encode(const ExecutionMessage& m) {
 
 ExecutionMessage decode_execution(std::string_view body) {
   json::Document doc;
-  const auto& o = read_envelope(doc, body);
+  const auto& o = read_envelope(doc, body, kMaxMessageBytes);
   ExecutionMessage m;
   m.key = read_key(o);
   m.prompt = json::get_optional_string(o, "prompt").value_or("");
@@ -109,6 +111,7 @@ std::string encode(const ResultEvent& e) {
   write_key(w, e.key);
   write_str(w, "worker_id", e.worker_id);
   w.Key("attempt"); w.Int(e.attempt);
+  w.Key("submission"); w.Int(e.submission);
   if (!e.started_at.empty()) write_str(w, "started_at", e.started_at);
   if (!e.completed_at.empty()) write_str(w, "completed_at", e.completed_at);
   if (e.output) {
@@ -147,7 +150,7 @@ std::string encode(const ResultEvent& e) {
 
 ResultEvent decode_event(std::string_view body) {
   json::Document doc;
-  const auto& o = read_envelope(doc, body);
+  const auto& o = read_envelope(doc, body, kMaxEventBytes);
   ResultEvent e;
   auto kind = parse_event_kind(json::get_string(o, "event"));
   if (!kind) throw BadInput("field 'event' must be started, completed, failed or cancelled");
@@ -157,6 +160,9 @@ ResultEvent decode_event(std::string_view body) {
   auto attempt = json::get_optional_int(o, "attempt").value_or(1);
   if (attempt < 1 || attempt > 1000000) throw BadInput("field 'attempt' out of range");
   e.attempt = static_cast<int>(attempt);
+  auto submission = json::get_optional_int(o, "submission").value_or(1);
+  if (submission < 1 || submission > 1000000) throw BadInput("field 'submission' out of range");
+  e.submission = static_cast<int>(submission);
   e.started_at = json::get_optional_string(o, "started_at").value_or("");
   e.completed_at = json::get_optional_string(o, "completed_at").value_or("");
   if (auto it = o.FindMember("output"); it != o.MemberEnd() && !it->value.IsNull()) {

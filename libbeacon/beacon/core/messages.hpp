@@ -21,8 +21,8 @@ inline constexpr std::size_t kMaxMessageBytes = 1 << 20;
 // less, never more); the result event it publishes is at most kMaxEventBytes
 // (the answer JSON-escaped, at most 6x for control characters, plus the
 // receipt), and the progress-writer accepts and stores every event up to that
-// size. An answer whose event would be larger fails its execution once, with
-// error.kind "response_too_large"; it never reaches the broker.
+// size. A response body over the bound fails its execution once, with
+// error.kind "oversized" (never retried); it never reaches the broker.
 inline constexpr std::size_t kMaxResponseBytes = 4 << 20;
 inline constexpr std::size_t kMaxEventBytes = 32 << 20;
 
@@ -73,6 +73,10 @@ struct ResultEvent {
   std::optional<Output> output;
   std::optional<Receipt> receipt;
   std::optional<ErrorInfo> error;
+  // The submission of the execution message this event is about (SPEC
+  // decisions, D1): the progress-writer ignores a started/failed/cancelled
+  // of an older submission than the row's. Absent on the wire = 1.
+  int submission = 1;
 };
 
 std::string encode(const ExecutionMessage& m);

@@ -93,4 +93,19 @@ TEST(Messages, RejectsUnknownEventKind) {
   EXPECT_THROW(decode_event(R"({"v":1,"event":"done","job_id":"j","region":"r","model_id":"m","sample":0})"), BadInput);
 }
 
+TEST(Messages, EventCarriesSubmission) {
+  ResultEvent e;
+  e.event = EventKind::cancelled;
+  e.key = {"j", "eu-west", "m", "q", 0};
+  e.submission = 4;
+  EXPECT_EQ(decode_event(encode(e)).submission, 4);
+  // Events of workers that predate the field are about the first submission.
+  auto old = decode_event(R"({"v":1,"event":"started","job_id":"j","region":"r","model_id":"m",)"
+                          R"("question_id":"q","sample":0})");
+  EXPECT_EQ(old.submission, 1);
+  EXPECT_THROW(decode_event(R"({"v":1,"event":"started","job_id":"j","region":"r","model_id":"m",)"
+                            R"("question_id":"q","sample":0,"submission":0})"),
+               BadInput);
+}
+
 }  // namespace beacon

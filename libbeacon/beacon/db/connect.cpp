@@ -65,6 +65,22 @@ std::string with_connect_defaults(const std::string& url, const ConnectOptions& 
   if (!set.contains("connect_timeout")) add["connect_timeout"] = std::to_string(options.connect_timeout_s);
   if (!set.contains("application_name") && !options.application_name.empty())
     add["application_name"] = options.application_name;
+  auto add_int = [&](const char* key, int value) {
+    if (!set.contains(key)) add[key] = std::to_string(value);
+  };
+  add_int("keepalives", 1);
+  add_int("keepalives_idle", options.keepalive_idle_s);
+  add_int("keepalives_interval", options.keepalive_interval_s);
+  add_int("keepalives_count", options.keepalive_count);
+  add_int("tcp_user_timeout", options.tcp_user_timeout_ms);
+  // Server-side deadlines travel as startup options (-c name=value).
+  std::string server_options;
+  if (options.statement_timeout_ms > 0)
+    server_options += "-c statement_timeout=" + std::to_string(options.statement_timeout_ms);
+  if (options.lock_timeout_ms > 0)
+    server_options += std::string(server_options.empty() ? "" : " ") + "-c lock_timeout=" +
+                      std::to_string(options.lock_timeout_ms);
+  if (!server_options.empty() && !set.contains("options")) add["options"] = server_options;
 
   std::string out = url;
   if (is_uri(url)) {

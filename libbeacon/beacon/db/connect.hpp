@@ -21,14 +21,25 @@ class DatabaseUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Every connection gets deadlines, because a frozen or partitioned database
+// must never hold a part forever: a connect timeout, TCP keepalives and a TCP
+// user timeout (a dead peer or a write that cannot complete ends the call),
+// and, for the long-running parts, a statement and a lock timeout enforced by
+// the server. A URL that sets one of these itself keeps its own value.
 struct ConnectOptions {
   std::string application_name = "beacon";  // shows in pg_stat_activity
   int connect_timeout_s = 10;               // libpq waits forever without one
+  int keepalive_idle_s = 10;                // then probes every keepalive_interval_s,
+  int keepalive_interval_s = 5;             //   keepalive_count unanswered ones end it
+  int keepalive_count = 3;
+  int tcp_user_timeout_ms = 30000;          // unacknowledged data this long ends it
+  int statement_timeout_ms = 0;             // 0: none (the producer's bulk registration)
+  int lock_timeout_ms = 0;                  // 0: none
 };
 
 // `url` (a postgresql:// URI or a "key=value ..." string; empty means libpq's
-// environment defaults) with connect_timeout and application_name added when
-// it does not set them itself. Throws BadInput for a string libpq cannot parse.
+// environment defaults) with the options above added where it does not set
+// them itself. Throws BadInput for a string libpq cannot parse.
 std::string with_connect_defaults(const std::string& url, const ConnectOptions& options = {});
 
 // "user@host:port/dbname" for messages and logs: never the password.

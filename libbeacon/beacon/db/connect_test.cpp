@@ -1,5 +1,9 @@
 #include <beacon/db/connect.hpp>
 
+#include <libpq-fe.h>
+
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include <beacon/core/errors.hpp>
@@ -7,22 +11,69 @@
 namespace beacon::db {
 namespace {
 
+// What libpq itself reads from a connection string: keyword -> value.
+std::map<std::string, std::string> libpq_sees(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  EXPECT_NE(options, nullptr) << (error ? error : "") << " in " << conninfo;
+  std::map<std::string, std::string> set;
+  for (PQconninfoOption* o = options; o && o->keyword; ++o)
+    if (o->val) set[o->keyword] = o->val;
+  PQconninfoFree(options);
+  PQfreemem(error);
+  return set;
+}
+
+ConnectOptions named(const std::string& name, int connect_timeout_s) {
+  ConnectOptions o;
+  o.application_name = name;
+  o.connect_timeout_s = connect_timeout_s;
+  return o;
+}
+
 TEST(WithConnectDefaults, AddsTimeoutAndApplicationNameToUri) {
-  EXPECT_EQ(with_connect_defaults("postgresql://u@h:5/db", {"beacon producer", 7}),
-            "postgresql://u@h:5/db?application_name=beacon%20producer&connect_timeout=7");
-  EXPECT_EQ(with_connect_defaults("postgresql://u@h/db?sslmode=disable", {"p", 7}),
-            "postgresql://u@h/db?sslmode=disable&application_name=p&connect_timeout=7");
+  auto uri = with_connect_defaults("postgresql://u@h:5/db", named("beacon producer", 7));
+  EXPECT_EQ(uri.rfind("postgresql://u@h:5/db?application_name=beacon%20producer&connect_timeout=7", 0), 0u) << uri;
+  auto seen = libpq_sees(with_connect_defaults("postgresql://u@h/db?sslmode=disable", named("p", 7)));
+  EXPECT_EQ(seen["sslmode"], "disable");
+  EXPECT_EQ(seen["application_name"], "p");
+  EXPECT_EQ(seen["connect_timeout"], "7");
 }
 
 TEST(WithConnectDefaults, KeepsWhatTheUrlSets) {
-  EXPECT_EQ(with_connect_defaults("postgresql://h/db?connect_timeout=3&application_name=x", {"p", 7}),
-            "postgresql://h/db?connect_timeout=3&application_name=x");
+  auto seen = libpq_sees(with_connect_defaults(
+      "postgresql://h/db?connect_timeout=3&application_name=x&keepalives_idle=99&options=-c%20work_mem%3D1MB",
+      named("p", 7)));
+  EXPECT_EQ(seen["connect_timeout"], "3");
+  EXPECT_EQ(seen["application_name"], "x");
+  EXPECT_EQ(seen["keepalives_idle"], "99");
+  EXPECT_EQ(seen["options"], "-c work_mem=1MB");
 }
 
 TEST(WithConnectDefaults, KeyValueForm) {
-  EXPECT_EQ(with_connect_defaults("host=h dbname=db", {"it's", 7}),
-            "host=h dbname=db application_name='it\\'s' connect_timeout='7'");
-  EXPECT_EQ(with_connect_defaults("", {"p", 7}), "application_name='p' connect_timeout='7'");
+  auto seen = libpq_sees(with_connect_defaults("host=h dbname=db", named("it's", 7)));
+  EXPECT_EQ(seen["host"], "h");
+  EXPECT_EQ(seen["application_name"], "it's");
+  EXPECT_EQ(seen["connect_timeout"], "7");
+  EXPECT_EQ(libpq_sees(with_connect_defaults("", named("p", 7)))["application_name"], "p");
+}
+
+// Issue 8 item 6: no connection without deadlines.
+TEST(WithConnectDefaults, EveryConnectionGetsKeepalivesAndTheLongRunningPartsServerDeadlines) {
+  for (const std::string url : {"postgresql://u@h/db", "host=h dbname=db"}) {
+    ConnectOptions o;
+    auto plain = libpq_sees(with_connect_defaults(url, o));
+    EXPECT_EQ(plain["keepalives"], "1") << url;
+    EXPECT_EQ(plain["keepalives_idle"], "10") << url;
+    EXPECT_EQ(plain["keepalives_interval"], "5") << url;
+    EXPECT_EQ(plain["keepalives_count"], "3") << url;
+    EXPECT_EQ(plain["tcp_user_timeout"], "30000") << url;
+    EXPECT_FALSE(plain.contains("options")) << "no server deadline unless asked for: " << url;
+    o.statement_timeout_ms = 30000;
+    o.lock_timeout_ms = 10000;
+    EXPECT_EQ(libpq_sees(with_connect_defaults(url, o))["options"], "-c statement_timeout=30000 -c lock_timeout=10000")
+        << url;
+  }
 }
 
 TEST(WithConnectDefaults, UnparsableUrlIsBadInput) {

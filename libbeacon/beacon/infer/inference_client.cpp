@@ -41,6 +41,9 @@ struct Waiter {
 struct Job {
   std::uint64_t seq = 0;  // submission order: the queue position, kept across retries
   Cancellation cancel;
+  const InferenceRequest* request = nullptr;  // for cancel_queued()
+  bool on_wire = false;                       // an attempt is being sent or answered
+  bool dropped = false;                       // ended by cancel_queued(), not by shutdown
 };
 
 // How an attempt bears on the endpoint's health (the circuit breaker).
@@ -296,7 +299,9 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
       ++in_flight_total;
       update_stats(ep, [](EndpointStats& s) { ++s.requests; });
       const auto t0 = Clock::now();
+      job.on_wire = true;
       HttpResult result = co_await http.request(http_req, opt, &job.cancel);
+      job.on_wire = false;
       const double latency = ms_since(t0);
       --in_flight_total;
 
@@ -368,6 +373,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     InferenceOutcome out;
     Job job;
     job.seq = self->next_seq++;
+    job.request = &req;
     Endpoint& ep = self->endpoint_for(config);
     if (self->aborting) {
       out.aborted = true;
@@ -383,12 +389,17 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
       }
       self->jobs.erase(&job);
     }
-    if (out.aborted) {
+    if (out.aborted && job.dropped) {
+      out.aborted = false;
+      out.cancelled = true;
+      out.ok = false;
+      out.error = ErrorInfo{"cancelled", "job cancelled before this request reached the endpoint"};
+    } else if (out.aborted) {
       out.ok = false;
       out.error = ErrorInfo{"cancelled", "inference aborted by shutdown"};
     }
     self->update_stats(ep, [&](EndpointStats& s) {
-      if (out.aborted) {
+      if (out.aborted || out.cancelled) {
         ++s.aborted;
       } else if (out.ok) {
         ++s.succeeded;
@@ -410,6 +421,14 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     // resume later, so the set does not change under the loop.
     for (Job* job : jobs) job->cancel.cancel();
     http.close_idle();
+  }
+
+  void cancel_queued(const std::function<bool(const InferenceRequest&)>& match) {
+    for (Job* job : jobs) {
+      if (job->on_wire || job->cancel.cancelled() || !job->request || !match(*job->request)) continue;
+      job->dropped = true;
+      job->cancel.cancel();  // ends its wait for a slot or a backoff; it resumes later
+    }
   }
 };
 
@@ -442,6 +461,10 @@ void InferenceClient::submit(const EndpointConfig& ep, InferenceRequest req,
 
 void InferenceClient::abort_all() {
   net::post(impl_->strand, [impl = impl_] { impl->abort_all(); });
+}
+
+void InferenceClient::cancel_queued(std::function<bool(const InferenceRequest&)> match) {
+  net::post(impl_->strand, [impl = impl_, match = std::move(match)] { impl->cancel_queued(match); });
 }
 
 std::size_t InferenceClient::in_flight() const { return impl_->in_flight_total.load(); }

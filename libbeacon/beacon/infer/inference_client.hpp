@@ -49,6 +49,7 @@ struct InferenceOutcome {
   std::optional<ErrorInfo> error;  // when !ok
   int attempts = 0;                // requests actually sent
   bool aborted = false;            // shutdown: requeue, never mark failed
+  bool cancelled = false;          // cancel_queued() ended it before it reached the wire: never a failure
 };
 
 // Per-endpoint counters for the metrics module (a snapshot; counters only grow).
@@ -109,6 +110,13 @@ class InferenceClient {
   // Shutdown: every pending, queued, in-flight or backing-off request ends
   // with aborted = true (in-flight connections are closed).
   void abort_all();
+
+  // Cancel stops the spending (SPEC decisions): every request of this client
+  // not on the wire now (waiting for an endpoint slot, for the circuit, or in
+  // a backoff between attempts) whose request `match` accepts ends at once
+  // with cancelled = true, without any (further) endpoint call. Requests on
+  // the wire finish normally. `match` runs on the client's strand.
+  void cancel_queued(std::function<bool(const InferenceRequest&)> match);
 
   std::size_t in_flight() const;  // requests on the wire now, all endpoints
   std::size_t pending() const;    // submitted and not yet done, all endpoints

@@ -28,6 +28,7 @@ struct InferenceRequest {
   std::string system_prompt;  // already filled ({region}/{model} replaced)
   std::string prompt;
   std::string params_json = "{}";  // {"temperature": .., "max_tokens": .., "seed": ..}
+  std::string caller_tag;          // the caller's name for this request (cancel_queued matches it); never sent
 };
 
 struct WireRequest {
