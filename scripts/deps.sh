@@ -17,6 +17,7 @@ PACKAGES=(
   librabbitmq-dev libgtest-dev libgmock-dev libssl-dev
   rabbitmq-server postgresql-15 postgresql-client-15
   python3 curl
+  chromium prometheus   # the dashboard's browser test; promtool for the metrics and alert-rule tests
 )
 
 missing=()
