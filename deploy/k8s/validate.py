@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Offline check of the rendered manifests (`kubectl kustomize deploy/k8s | validate.py`).
+"""Offline check of the Kubernetes manifests.
+
+  python3 deploy/k8s/validate.py deploy/k8s          (reads kustomization.yaml itself)
+  kubectl kustomize deploy/k8s | python3 deploy/k8s/validate.py -
 
 What it can check without a cluster: the shape of each object (apiVersion,
 kind, metadata.name, containers with image and args), that no Secret is
@@ -28,7 +31,24 @@ def flag(args, name, default):
     return default
 
 
-docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
+def render(folder):
+    """What `kubectl kustomize` does for this layout: the resources, in the namespace."""
+    with open(f"{folder}/kustomization.yaml") as f:
+        k = yaml.safe_load(f)
+    out = []
+    for res in k["resources"]:
+        with open(f"{folder}/{res}") as f:
+            for d in yaml.safe_load_all(f):
+                if not d:
+                    continue
+                if d["kind"] != "Namespace":
+                    d["metadata"]["namespace"] = k["namespace"]
+                out.append(d)
+    return out
+
+
+source = sys.argv[1] if len(sys.argv) > 1 else "-"
+docs = [d for d in yaml.safe_load_all(sys.stdin) if d] if source == "-" else render(source)
 by_kind = {}
 for d in docs:
     for field in ("apiVersion", "kind", "metadata"):
