@@ -1,6 +1,8 @@
 #include <beacon/dashboard/routes.hpp>
 
 #include <charconv>
+#include <chrono>
+#include <cstdio>
 
 #include <boost/beast/http.hpp>
 #include <pqxx/except>
@@ -98,6 +100,18 @@ pqxx::connection& Dashboard::conn() {
 }
 
 HttpResponse Dashboard::handle(const HttpRequest& req) {
+  // Server-Timing: what one request cost on the server (browsers' devtools and
+  // bench/dashboard_1m.sh read it).
+  const auto t0 = std::chrono::steady_clock::now();
+  auto res = handle_timed(req);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  char timing[64];
+  std::snprintf(timing, sizeof timing, "app;dur=%.3f", ms);
+  res.set("Server-Timing", timing);
+  return res;
+}
+
+HttpResponse Dashboard::handle_timed(const HttpRequest& req) {
   const std::string_view raw(req.target().data(), req.target().size());
   const auto target = parse_target(raw);
   if (!target) return text(req, http::status::bad_request, "bad request target\n");

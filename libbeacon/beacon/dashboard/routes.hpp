@@ -52,6 +52,7 @@ class Dashboard {
     std::string body;
   };
 
+  metrics::HttpResponse handle_timed(const metrics::HttpRequest& req);
   pqxx::connection& conn();
   metrics::HttpResponse route(const metrics::HttpRequest& req, const Target& target);
   metrics::HttpResponse api(const metrics::HttpRequest& req, const Target& target);
