@@ -46,7 +46,7 @@ std::string js_string(const std::string& s) {
 
 TEST(DashboardBrowser, JobPageIsLiveExactAndSafe) {
   Fleet f("dash-browser");
-  f.start_sim({"--latency-ms", "300", "--jitter-ms", "100"});
+  f.start_sim({"--latency-ms", "500", "--jitter-ms", "100"});  // ~6 s of work: time to watch it change
   const std::vector<std::string> regions{"us-east", "eu-west", "asia-pacific"};
   f.write_endpoints(regions);
   f.start_writer();

@@ -183,24 +183,12 @@ HttpResponse Dashboard::api(const HttpRequest& req, const Target& t) {
   }
   const std::string& job_id = s[2];
   if (!is_valid_id(job_id)) return json_error(req, http::status::not_found, "unknown job");
+  if (s.size() == 4 && s[3] == "matrix") return matrix(req, t, job_id);
   const auto job = read_job(conn(), job_id);
   if (!job) return json_error(req, http::status::not_found, "unknown job '" + job_id + "'");
   if (s.size() == 3) return json_body(req, render_job_json(*job));
 
   const std::string& what = s[3];
-  if (what == "matrix") {
-    std::optional<std::string> question;
-    if (t.query.count("question")) question = param(t, "question");
-    const auto offset = non_negative_int(param(t, "offset").empty() ? "0" : param(t, "offset"), 100000000);
-    if (!offset) return json_error(req, http::status::bad_request, "offset must be a number >= 0");
-    const std::string key = job_id + "\n" + question.value_or("\x01") + "\n" + std::to_string(*offset);
-    auto it = matrix_cache_.find(key);
-    if (it == matrix_cache_.end() || it->second.version != job->version) {
-      if (matrix_cache_.size() >= kMaxCacheEntries) matrix_cache_.clear();
-      it = matrix_cache_.insert_or_assign(key, Cached{job->version, render_matrix_json(read_matrix(conn(), *job, question, *offset))}).first;
-    }
-    return json_body(req, it->second.body);
-  }
   if (what == "execution") {
     std::string why;
     const auto key = key_of(job_id, t, why);
@@ -223,6 +211,26 @@ HttpResponse Dashboard::api(const HttpRequest& req, const Target& t) {
     return json_body(req, it->second.body);
   }
   return json_error(req, http::status::not_found, "not found");
+}
+
+// The cells of a job (or of one question's page), shared by every viewer: a
+// cached rendering is answered after one primary-key read of the job's version.
+HttpResponse Dashboard::matrix(const HttpRequest& req, const Target& t, const std::string& job_id) {
+  std::optional<std::string> question;
+  if (t.query.count("question")) question = param(t, "question");
+  const auto offset = non_negative_int(param(t, "offset").empty() ? "0" : param(t, "offset"), 100000000);
+  if (!offset) return json_error(req, http::status::bad_request, "offset must be a number >= 0");
+  const std::string key = job_id + "\n" + question.value_or("\x01") + "\n" + std::to_string(*offset);
+  const auto version = job_version(conn(), job_id);
+  if (!version) return json_error(req, http::status::not_found, "unknown job '" + job_id + "'");
+  auto it = matrix_cache_.find(key);
+  if (it != matrix_cache_.end() && it->second.version == *version) return json_body(req, it->second.body);
+  const auto job = read_job(conn(), job_id);
+  if (!job) return json_error(req, http::status::not_found, "unknown job '" + job_id + "'");
+  if (matrix_cache_.size() >= kMaxCacheEntries) matrix_cache_.clear();
+  // Stored under the version read with the rows: a move in between makes the next poll read again.
+  it = matrix_cache_.insert_or_assign(key, Cached{job->version, render_matrix_json(read_matrix(conn(), *job, question, *offset))}).first;
+  return json_body(req, it->second.body);
 }
 
 }  // namespace beacon::dashboard

@@ -56,6 +56,7 @@ class Dashboard {
   pqxx::connection& conn();
   metrics::HttpResponse route(const metrics::HttpRequest& req, const Target& target);
   metrics::HttpResponse api(const metrics::HttpRequest& req, const Target& target);
+  metrics::HttpResponse matrix(const metrics::HttpRequest& req, const Target& target, const std::string& job_id);
 
   std::string token_;
   ConnectFn connect_;
