@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # beacon: one image holding all four programs
-#   beacon-producer, beacon-worker, beacon-progress-writer, beacon-infer-sim
+#   beacon-producer, beacon-worker, beacon-progress-writer, beacon-infer-sim, beacon-dashboard
 # docker-compose.yml runs each as its own service.
 #
 #   docker build -t beacon .
@@ -26,7 +26,7 @@ ARG BUILD_TYPE=RelWithDebInfo
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=${BUILD_TYPE} \
  && cmake --build /build -j"$(nproc)" \
  && mkdir -p /out \
- && for b in beacon-producer beacon-worker beacon-progress-writer beacon-infer-sim; do \
+ && for b in beacon-producer beacon-worker beacon-progress-writer beacon-infer-sim beacon-dashboard; do \
       install -m 0755 -s "/build/$b" "/out/$b"; \
     done
 

@@ -5,12 +5,17 @@
 #
 # It installs missing deps, builds, starts a private RabbitMQ + Postgres
 # (.run/demo-services), applies the migrations, starts the OpenAI-compatible
-# simulator (beacon-infer-sim, 300 ms ± 200 ms per request), one progress-writer
-# and one worker per region (us-east, eu-west, asia-pacific), submits the job,
-# watches it until it is finished, prints the final status table and stops
-# everything again. Logs and the endpoint file are in .run/demo/.
+# simulator (beacon-infer-sim, 1200 ms ± 400 ms per request), one progress-writer,
+# one worker per region (us-east, eu-west, asia-pacific) and the web dashboard,
+# prints the dashboard's URL, submits the job (paced to take about half a
+# minute, so it can be watched live), watches it until it is finished and prints
+# the final status table. On a terminal it then keeps the fleet and the page up
+# until you press Enter; otherwise (CI, a pipe) it stops everything at once.
+# Logs and the endpoint file are in .run/demo/.
 #
 # Knobs: BEACON_DEMO_TIMEOUT (seconds for the job to finish, default 600),
+#        BEACON_DASHBOARD_ADDR (default 127.0.0.1:8080, a free port if 8080 is taken),
+#        BEACON_DEMO_LATENCY_MS (simulated inference time, default 1200),
 #        BEACON_BUILD_DIR (default build), BEACON_JOBS (2),
 #        BEACON_SKIP_DEPS=1 / BEACON_SKIP_BUILD=1 to skip those steps.
 set -euo pipefail
@@ -160,13 +165,14 @@ if [[ "${BEACON_SKIP_BUILD:-0}" != 1 ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BEACON_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
   # Only the programs the demo runs; the test command builds the test targets.
   cmake --build "$BUILD_DIR" -j"${BEACON_JOBS:-2}" --target beacon-producer beacon-worker \
-    beacon-progress-writer beacon-infer-sim
+    beacon-progress-writer beacon-infer-sim beacon-dashboard
 fi
 PRODUCER=$BUILD_DIR/beacon-producer
 WORKER=$BUILD_DIR/beacon-worker
 WRITER=$BUILD_DIR/beacon-progress-writer
 SIM=$BUILD_DIR/beacon-infer-sim
-for bin in "$PRODUCER" "$WORKER" "$WRITER" "$SIM"; do
+DASHBOARD=$BUILD_DIR/beacon-dashboard
+for bin in "$PRODUCER" "$WORKER" "$WRITER" "$SIM" "$DASHBOARD"; do
   [[ -x "$bin" ]] || fail "$bin was not built"
 done
 
@@ -185,9 +191,12 @@ step "migrate"
 
 # ------------------------------------------------------------------ fleet
 step "inference simulator"
-mapfile -t ports < <("$SERVICES" free-port $(( 2 + ${#REGIONS[@]} )))
+mapfile -t ports < <("$SERVICES" free-port $(( 3 + ${#REGIONS[@]} )))
 SIM_PORT=${ports[0]}
-start_bg infer-sim "$SIM" --port "$SIM_PORT" --latency-ms 800 --jitter-ms 400
+# Paced so the job takes about half a minute (72 executions, one at a time per
+# region): slow enough to watch in the dashboard.
+LATENCY_MS=${BEACON_DEMO_LATENCY_MS:-1200}
+start_bg infer-sim "$SIM" --port "$SIM_PORT" --latency-ms "$LATENCY_MS" --jitter-ms $(( LATENCY_MS / 3 ))
 wait_tcp infer-sim "$SIM_PORT" 30
 
 export BEACON_ENDPOINTS=$RUN_DIR/endpoints.json
@@ -212,15 +221,25 @@ READY=("progress-writer $WRITER_METRICS")
 for i in "${!REGIONS[@]}"; do
   region=${REGIONS[$i]}
   addr=127.0.0.1:${ports[$((i + 2))]}
-  BEACON_METRICS_ADDR=$addr start_bg "worker-$region" "$WORKER" --region "$region" --concurrency 4
+  BEACON_METRICS_ADDR=$addr start_bg "worker-$region" "$WORKER" --region "$region" --concurrency 1
   READY+=("worker-$region $addr")
 done
 for entry in "${READY[@]}"; do
   wait_ready "${entry% *}" "${entry#* }" 60
 done
 
+# ------------------------------------------------------------------ dashboard
+step "dashboard"
+DASHBOARD_ADDR=${BEACON_DASHBOARD_ADDR:-127.0.0.1:8080}
+if [[ -z "${BEACON_DASHBOARD_ADDR:-}" ]] && (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then
+  DASHBOARD_ADDR=127.0.0.1:${ports[$(( 2 + ${#REGIONS[@]} ))]}   # 8080 is taken
+fi
+BEACON_DASHBOARD_ADDR=$DASHBOARD_ADDR start_bg dashboard "$DASHBOARD"
+wait_tcp dashboard "${DASHBOARD_ADDR##*:}" 30
+
 # ------------------------------------------------------------------ job
 JOB_ID=demo-$(date +%Y%m%d-%H%M%S)
+printf '\n    watch it live:  http://%s/jobs/%s\n' "$DASHBOARD_ADDR" "$JOB_ID"
 step "submit $SPEC as $JOB_ID"
 "$PRODUCER" submit "$SPEC" --job-id "$JOB_ID"
 
@@ -248,4 +267,9 @@ if [[ -n "$job_status" && "$job_status" != completed ]]; then
   fail "job $JOB_ID finished with status '$job_status'"
 fi
 echo "job $JOB_ID: ${job_status:-finished}"
+echo "dashboard: http://$DASHBOARD_ADDR/jobs/$JOB_ID  (report: http://$DASHBOARD_ADDR/jobs/$JOB_ID/report)"
+# On a terminal, keep the fleet and the page up until the user is done looking.
+if [[ -t 0 && -t 1 ]]; then
+  read -r -p $'\nThe fleet and the dashboard stay up: press Enter to stop them. ' _ || true
+fi
 # cleanup (EXIT trap) stops the fleet with SIGTERM, then the services.

@@ -16,7 +16,8 @@ PACKAGES=(
   libboost-dev libboost-program-options-dev
   librabbitmq-dev libgtest-dev libgmock-dev libssl-dev
   rabbitmq-server postgresql-15 postgresql-client-15
-  python3 curl
+  python3 python3-yaml curl
+  chromium prometheus   # the dashboard's browser test; promtool for the metrics and alert-rule tests
 )
 
 missing=()

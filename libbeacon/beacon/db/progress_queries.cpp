@@ -134,6 +134,27 @@ std::vector<GroupProgress> load_groups(pqxx::connection& conn, const std::string
   });
 }
 
+std::optional<ExecutionRow> load_execution(pqxx::connection& conn, const ExecutionKey& key) {
+  return transact(conn, [&](pqxx::work& w) -> std::optional<ExecutionRow> {
+    const pqxx::result r = w.exec_params(std::string(sql::dashboard_execution), key.job_id, key.region,
+                                         key.model_id, key.question_id, key.sample);
+    if (r.empty()) return std::nullopt;
+    return to_execution(key.job_id, r[0]);
+  });
+}
+
+std::vector<ExecutionRow> load_execution_across_regions(pqxx::connection& conn, const std::string& job_id,
+                                                        const std::string& model_id,
+                                                        const std::string& question_id, int sample) {
+  return transact(conn, [&](pqxx::work& w) {
+    std::vector<ExecutionRow> out;
+    for (const auto& row :
+         w.exec_params(std::string(sql::dashboard_execution_regions), job_id, model_id, question_id, sample))
+      out.push_back(to_execution(job_id, row));
+    return out;
+  });
+}
+
 std::size_t for_each_execution(pqxx::connection& conn, const std::string& job_id,
                                const std::function<void(const ExecutionRow&)>& fn, int page_size) {
   if (page_size < 1) throw std::invalid_argument("for_each_execution: page_size must be positive");

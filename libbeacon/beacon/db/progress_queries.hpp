@@ -85,6 +85,15 @@ struct ExecutionRow {
   std::string updated_at;
 };
 
+// One execution by its key; nullopt when there is no such row.
+std::optional<ExecutionRow> load_execution(pqxx::connection& conn, const ExecutionKey& key);
+
+// The same (model, question, sample) of the job in every region, by region
+// (the cross-region comparison of one execution).
+std::vector<ExecutionRow> load_execution_across_regions(pqxx::connection& conn, const std::string& job_id,
+                                                        const std::string& model_id,
+                                                        const std::string& question_id, int sample);
+
 // Calls `fn` for every execution of the job, in key order (region, model,
 // question, sample), reading `page_size` rows at a time, all from one
 // snapshot (a read-only REPEATABLE READ transaction). Memory stays bounded

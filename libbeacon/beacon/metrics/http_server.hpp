@@ -1,12 +1,12 @@
 #pragma once
-// A small HTTP server for operations, on its own thread:
+// A small HTTP server for operations, on its own thread (a bounded HttpServer):
 //   GET /metrics  -> Registry::render() (text/plain; version=0.0.4)
 //   GET /healthz  -> 200 "ok" while the process runs
 //   GET /readyz   -> 200 "ready" when the readiness callback says so, else 503 + reason
 //   anything else -> 404 (405 for a known path with another method)
-// Requests are bounded (8 KiB headers, no body), connections time out, the
+// Requests are bounded (8 KiB headers and body), connections time out, the
 // number of open connections is capped, and a malformed request only closes
-// its own connection. The server never throws out of its thread.
+// its own connection (bounded_http_server.hpp). The server never throws out of its thread.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include <beacon/metrics/bounded_http_server.hpp>
 #include <beacon/metrics/registry.hpp>
 
 namespace beacon::metrics {

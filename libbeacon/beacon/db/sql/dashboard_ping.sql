@@ -1,0 +1,2 @@
+-- Is the database there? (/readyz of beacon-dashboard)
+SELECT 1
