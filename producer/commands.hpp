@@ -5,7 +5,8 @@ namespace beacon::producer {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitBadInput = 2;
-inline constexpr int kExitUnreachable = 3;
+inline constexpr int kExitInternal = 1;     // an unexpected exception (a bug), reported, never an abort
+inline constexpr int kExitUnreachable = 3;  // also: the database is not migrated yet
 inline constexpr int kExitUnconfirmed = 4;  // submit: some messages never confirmed by the broker
 
 int migrate(int argc, char** argv);

@@ -4,11 +4,15 @@
 #include <cstring>
 #include <iostream>
 
+#include <pqxx/except>
 #include <spdlog/spdlog.h>
 
+#include <beacon/amqp/broker_config.hpp>
+#include <beacon/core/cli.hpp>
 #include <beacon/core/errors.hpp>
 #include <beacon/core/logging.hpp>
 #include <beacon/db/connect.hpp>
+#include <beacon/db/url_redaction.hpp>
 
 #include "commands.hpp"
 
@@ -27,8 +31,10 @@ commands:
   export JOB_ID [--status S]   one JSON line per execution (responses.jsonl)
   report JOB_ID [--json]       cross-region comparison: refusal rates, answer length, divergence
 
-exit codes: 0 ok, 2 bad input or unknown job, 3 broker or database unreachable,
-            4 submit: messages left unconfirmed by the broker
+exit codes: 0 ok, 2 bad input (a bad flag, spec or environment variable: nothing written,
+            nothing enqueued) or unknown job, 3 broker or database unreachable, or the database
+            not migrated yet (run `beacon-producer migrate` first), 4 submit: messages left
+            unconfirmed by the broker, 1 an unexpected error (a bug: the message says what)
 
 environment:
   BEACON_DATABASE_URL   libpq URL of the database (required)
@@ -38,6 +44,27 @@ environment:
   BEACON_MIGRATIONS_DIR where migrate finds the .sql files (default: found next to the binary or source)
 Run `beacon-producer COMMAND --help` for a command's options.
 )";
+
+// Every variable the command will read, checked before it touches the
+// database or the broker: a bad BEACON_AMQP_URL must not surface in submit
+// after the job was registered, or in cancel after the job was cancelled.
+void check_configuration(const std::string& cmd) {
+  if (const auto url = beacon::env_or("BEACON_DATABASE_URL", ""); !url.empty())
+    beacon::db::validate_database_url(url, "BEACON_DATABASE_URL");
+  if (cmd == "submit" || cmd == "cancel") beacon::amqp::broker_config_from_env();
+}
+
+bool wants_help(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help")) return true;
+  return false;
+}
+
+// A table, column or function missing: the schema is older than this binary.
+bool schema_missing(const pqxx::sql_error& e) {
+  const std::string state = e.sqlstate();
+  return state == "42P01" || state == "42703" || state == "42883";
+}
 
 }  // namespace
 
@@ -50,6 +77,7 @@ int main(int argc, char** argv) {
   setup_logging("producer", LogFormat::text, "warn");
   std::string cmd = argv[1];
   try {
+    if (!wants_help(argc, argv)) check_configuration(cmd);
     if (cmd == "migrate") return producer::migrate(argc, argv);
     if (cmd == "submit") return producer::submit(argc, argv);
     if (cmd == "status") return producer::status(argc, argv);
@@ -67,5 +95,24 @@ int main(int argc, char** argv) {
   } catch (const db::DatabaseUnavailable& e) {
     std::fprintf(stderr, "beacon-producer %s: database unreachable: %s\n", cmd.c_str(), e.what());
     return producer::kExitUnreachable;
+  } catch (const pqxx::broken_connection& e) {
+    // Lost after connecting: every statement ran in a transaction, so nothing half-done stays.
+    std::fprintf(stderr, "beacon-producer %s: database connection lost: %s\n", cmd.c_str(),
+                 db::redact_conninfo_text(e.what(), env_or("BEACON_DATABASE_URL", "")).c_str());
+    return producer::kExitUnreachable;
+  } catch (const pqxx::sql_error& e) {
+    if (schema_missing(e)) {
+      std::fprintf(stderr,
+                   "beacon-producer %s: the database has no beacon schema or an older one "
+                   "(SQLSTATE %s); run beacon-producer migrate first\n",
+                   cmd.c_str(), e.sqlstate().c_str());
+      return producer::kExitUnreachable;
+    }
+    std::fprintf(stderr, "beacon-producer %s: unexpected database error (SQLSTATE %s): %s\n", cmd.c_str(),
+                 e.sqlstate().c_str(), e.what());
+    return producer::kExitInternal;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "beacon-producer %s: unexpected error: %s\n", cmd.c_str(), e.what());
+    return producer::kExitInternal;
   }
 }

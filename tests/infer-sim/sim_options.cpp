@@ -2,6 +2,7 @@
 
 #include <beacon/core/cli.hpp>
 #include <beacon/core/errors.hpp>
+#include <beacon/core/logging.hpp>
 
 #include <climits>
 #include <cstdlib>
@@ -84,16 +85,8 @@ SimOptions parse_sim_options(int argc, char** argv) {
   o.tls_key = args.get_or("--tls-key", "");
   if (o.tls_cert.empty() != o.tls_key.empty()) throw BadInput("--tls-cert and --tls-key go together");
   o.api_key_env = args.get_or("--api-key-env", "");
-  o.log_level = args.get_or("--log-level", o.log_level);
-  if (o.log_level != "trace" && o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
-      o.log_level != "error")
-    throw BadInput("--log-level must be trace, debug, info, warn or error");
-  const std::string fmt = args.get_or("--log-format", "text");
-  if (fmt == "json") {
-    o.log_format = LogFormat::json;
-  } else if (fmt != "text") {
-    throw BadInput("--log-format must be text or json");
-  }
+  o.log_level = parse_log_level("--log-level", args.get_or("--log-level", o.log_level));
+  o.log_format = parse_log_format("--log-format", args.get_or("--log-format", "text"));
   return o;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
-// The broker address as beacon takes it: amqp://user:pass@host:port/vhost.
-// The password is kept for login only; anything that logs uses redacted().
+// The broker address as beacon takes it: amqp[s]://user:pass@host:port/vhost,
+// or several such nodes separated by commas (SPEC "Decisions"). The password
+// is kept for login only; anything that logs uses redacted().
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace beacon::amqp {
 
@@ -12,16 +14,38 @@ struct AmqpUrl {
   std::string user = "guest";
   std::string password = "guest";
   std::string vhost = "/";
+  bool tls = false;  // amqps://
 
-  // amqp://user:***@host:port/vhost (vhost percent-encoded, omitted when "/").
+  // amqp[s]://user:***@host:port/vhost (vhost percent-encoded, omitted when "/").
   std::string redacted() const;
 };
 
-// Parses with rabbitmq-c's own amqp_parse_url so beacon accepts exactly what
-// the library connects to. Missing parts take the library defaults
-// (guest/guest, port 5672); a missing or empty vhost means "/", and "%2f"
-// decodes to "/". amqps:// is refused (beacon has no TLS to the broker yet).
-// Throws std::invalid_argument with a message that never echoes the password.
-AmqpUrl parse_url(std::string_view url);
+// One node, parsed with rabbitmq-c's own amqp_parse_url so beacon accepts
+// exactly what the library connects to, plus the checks it lacks: a host must
+// be written (rabbitmq-c silently takes "localhost"), the port is 1..65535,
+// and an '@' may appear once, before the host. The last rule is about
+// secrets: a password with an unencoded '/', '?', '#' or '@' would otherwise
+// be read as host, port or vhost and end up in log lines; it must be
+// percent-encoded (%2F %3F %23 %40). Missing parts take the library defaults
+// (guest/guest, port 5672, 5671 for amqps); a missing or empty vhost means
+// "/", and "%2f" decodes to "/". amqps:// parses (tls = true).
+// Throws std::invalid_argument with a message that never echoes the input.
+AmqpUrl parse_node(std::string_view url);
+
+// A comma-separated list of nodes (spaces around commas allowed), each parsed
+// by parse_node; an empty element is an error. The message of the exception
+// says which node ("node 2 of 3: ...") and never echoes the input.
+std::vector<AmqpUrl> parse_url_list(std::string_view urls);
+
+// What amqp::Client connects to today: the first node of the list (the others
+// are validated, failover between them comes later). amqps:// is refused with
+// "not supported yet" until the client speaks TLS (rabbitmq-c 0.11 can:
+// amqp_ssl_socket_new + amqp_ssl_socket_set_cacert / verify_peer / verify_hostname).
+// Throws std::invalid_argument; the message never echoes the password.
+AmqpUrl parse_url(std::string_view urls);
+
+// The one way to show a broker URL the user gave: its redacted form per node,
+// or "(unparsable AMQP URL)". Never the password.
+std::string redact(std::string_view urls);
 
 }  // namespace beacon::amqp

@@ -52,8 +52,24 @@ long CliArgs::get_int(const std::string& flag, long fallback, long min, long max
   char* end = nullptr;
   long n = std::strtol(v->c_str(), &end, 10);
   if (v->empty() || *end != '\0' || n < min || n > max)
-    throw BadInput(flag + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    throw BadInput(flag + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", not \"" +
+                   *v + "\"");
   return n;
+}
+
+std::string CliArgs::get_choice(const std::string& flag, const std::string& fallback,
+                                const std::vector<std::string>& choices) const {
+  auto v = get(flag);
+  return v ? require_choice(flag, *v, choices) : fallback;
+}
+
+std::string require_choice(const std::string& what, const std::string& value, const std::vector<std::string>& choices) {
+  for (const auto& c : choices)
+    if (c == value) return value;
+  std::string list;
+  for (std::size_t i = 0; i < choices.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  throw BadInput(what + " must be " + list + ", not \"" + value + "\"");
 }
 
 std::string env_or(const char* name, const std::string& fallback) {

@@ -23,6 +23,10 @@ class CliArgs {
   std::string get_or(const std::string& flag, const std::string& fallback) const;
   // Integer flag within [min, max]; throws BadInput naming the flag.
   long get_int(const std::string& flag, long fallback, long min, long max) const;
+  // A flag whose value must be one of `choices`; `fallback` when absent.
+  // Throws BadInput naming the flag, the value and the choices.
+  std::string get_choice(const std::string& flag, const std::string& fallback,
+                         const std::vector<std::string>& choices) const;
 
  private:
   std::map<std::string, std::string> values_;
@@ -32,5 +36,9 @@ class CliArgs {
 
 // Environment variable or fallback when unset or empty.
 std::string env_or(const char* name, const std::string& fallback);
+
+// `value` if it is one of `choices`, else BadInput "<what> must be a, b or c, not \"value\"".
+// `what` names the flag or variable the value came from.
+std::string require_choice(const std::string& what, const std::string& value, const std::vector<std::string>& choices);
 
 }  // namespace beacon

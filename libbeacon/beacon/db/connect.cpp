@@ -7,6 +7,7 @@
 #include <pqxx/except>
 
 #include <beacon/core/errors.hpp>
+#include <beacon/db/url_redaction.hpp>
 
 namespace beacon::db {
 namespace {
@@ -19,7 +20,8 @@ std::map<std::string, std::string> parse_conninfo(const std::string& url) {
     std::string reason = error != nullptr ? error : "out of memory";
     PQfreemem(error);
     while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-    throw BadInput("invalid database URL: " + reason);
+    // libpq quotes the token it stumbled on, which may be the password.
+    throw BadInput("invalid database URL: " + redact_conninfo_text(reason, url));
   }
   std::map<std::string, std::string> set;
   for (PQconninfoOption* o = options; o->keyword != nullptr; ++o)
@@ -104,7 +106,8 @@ std::string describe_target(const std::string& url) {
   }
   auto get = [&](const char* k, const char* fallback) {
     auto it = set.find(k);
-    return it == set.end() || it->second.empty() ? std::string(fallback) : it->second;
+    // A malformed URL puts pieces of the password into host, port or dbname.
+    return it == set.end() || it->second.empty() ? std::string(fallback) : redact_conninfo_field(it->second, url);
   };
   return get("user", "(default user)") + "@" + get("host", "(default host)") + ":" + get("port", "5432") + "/" +
          get("dbname", "(default database)");
@@ -115,8 +118,8 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, const ConnectO
   try {
     return std::make_unique<pqxx::connection>(conninfo);
   } catch (const pqxx::broken_connection& e) {
-    // libpq's message names host and port but never the password.
-    std::string reason = e.what();
+    // libpq names host and port, which a malformed URL fills with pieces of the password.
+    std::string reason = redact_conninfo_text(e.what(), url);
     while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
     throw DatabaseUnavailable("cannot connect to Postgres at " + describe_target(url) + ": " + reason);
   }

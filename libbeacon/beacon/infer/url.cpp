@@ -77,7 +77,9 @@ Url parse_url(std::string_view text) {
   if (colon == std::string_view::npos) throw BadInput("URL must start with http:// or https://");
   url.scheme = lower(text.substr(0, colon));
   if (url.scheme != "http" && url.scheme != "https") {
-    throw BadInput("URL scheme '" + url.scheme + "' is not http or https");
+    // Named only when it is a plausible scheme: "user:pw://..." is not one.
+    const bool plain = url.scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+.-") == std::string::npos;
+    throw BadInput(plain ? "URL scheme '" + url.scheme + "' is not http or https" : "URL must start with http:// or https://");
   }
   std::string_view rest = text.substr(colon + 3);
   std::size_t end = rest.find_first_of("/?#");
@@ -87,6 +89,13 @@ Url parse_url(std::string_view text) {
   if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
     url.userinfo = std::string(authority.substr(0, at));
     authority = authority.substr(at + 1);
+  } else if (rest.find('@') != std::string_view::npos) {
+    // "https://user:pa/ss@host/v1" reads as host "user", port "pa", path
+    // "/ss@host/v1": the password would land in logs and receipts. An '@'
+    // after the host is refused (encode it as %40 in a path), and no message
+    // below repeats the authority, which may be such a misread password.
+    throw BadInput("URL has '@' after the host: percent-encode '/', '?', '#' and '@' in the user name or "
+                   "password (%2F %3F %23 %40)");
   }
   std::string_view host = authority;
   std::string_view port;
@@ -113,7 +122,7 @@ Url parse_url(std::string_view text) {
     unsigned value = 0;
     auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec != std::errc{} || p != port.data() + port.size() || value == 0 || value > 65535) {
-      throw BadInput("URL port '" + std::string(port) + "' is not a number in 1..65535");
+      throw BadInput("URL port is not a number in 1..65535");
     }
     url.port = static_cast<std::uint16_t>(value);
   }

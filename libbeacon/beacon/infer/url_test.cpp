@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <beacon/core/errors.hpp>
 
 namespace beacon::infer {
@@ -58,6 +62,43 @@ TEST(Url, ErrorNeverRepeatsCredentials) {
   } catch (const BadInput& e) {
     EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
   }
+}
+
+// Passwords that break URL parsers (issue 8 item 10): written as they are,
+// each is either refused without any piece of it in the message, or parsed
+// with the intended host and kept out of redacted(); percent-encoded, each
+// parses back as written.
+TEST(Url, PasswordsThatBreakParsersNeverReachMessagesOrRedactedForm) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"pw/secretslash", "pw%2Fsecretslash"}, {"pw@secretat", "pw%40secretat"},
+      {"pw:secretcolon", "pw%3Asecretcolon"}, {"pw?secretquery", "pw%3Fsecretquery"},
+      {"pw#secrethash", "pw%23secrethash"},   {"pw secretspace", "pw%20secretspace"},
+      {"pw'secretquote\"", "pw%27secretquote%22"}, {"pw%2Fsecretpct", "pw%252Fsecretpct"},
+      {"8000/secretnum", "8000%2Fsecretnum"}};
+  for (const auto& [password, encoded] : cases) {
+    const Url good = parse_url("https://user:" + encoded + "@gpu.internal:8443/v1");
+    EXPECT_EQ(good.userinfo, "user:" + encoded);
+    EXPECT_EQ(good.host, "gpu.internal");
+    const std::string piece = password.substr(password.find("secret"), 9);
+    for (const std::string& raw : {"https://user:" + password + "@gpu.internal:8443/v1",
+                                   "https://user:" + password + "@gpu.internal", "http://user:" + password + "@/v1",
+                                   "gpu://user:" + password + "@gpu.internal/v1", "user:" + password + "@gpu.internal"}) {
+      try {
+        const Url u = parse_url(raw);
+        EXPECT_EQ(u.host, "gpu.internal") << raw;
+        EXPECT_EQ(u.redacted().find(piece), std::string::npos) << u.redacted();
+      } catch (const BadInput& e) {
+        EXPECT_EQ(std::string(e.what()).find(piece), std::string::npos) << raw << " -> " << e.what();
+      }
+    }
+  }
+}
+
+TEST(Url, AtSignAfterTheHostIsRefused) {
+  EXPECT_THROW(parse_url("https://user:8000/ss@gpu.internal/v1"), BadInput);
+  EXPECT_THROW(parse_url("https://gpu.internal/v1?user=a@b"), BadInput);
+  EXPECT_EQ(parse_url("https://u:p@gpu.internal/v1/a@b").path, "/v1/a@b");  // after a real userinfo it is path
+  EXPECT_EQ(parse_url("https://gpu.internal/v1/a%40b").path, "/v1/a%40b");
 }
 
 TEST(Url, ResolvesRedirectLocations) {

@@ -1,0 +1,29 @@
+#include <beacon/amqp/broker_config.hpp>
+
+#include <stdexcept>
+
+#include <beacon/amqp/client.hpp>
+#include <beacon/core/errors.hpp>
+
+namespace beacon::amqp {
+
+BrokerConfig broker_config_from_env(int heartbeat_fallback) {
+  BrokerConfig config;
+  config.url = amqp_url_from_env();
+  try {
+    config.nodes = parse_url_list(config.url);
+    parse_url(config.url);  // what the client refuses today (amqps), refused here first
+  } catch (const std::invalid_argument& e) {
+    throw BadInput(std::string("BEACON_AMQP_URL: ") + e.what());
+  }
+  // These two name their variable themselves.
+  try {
+    config.heartbeat_s = heartbeat_s_from_env(heartbeat_fallback);
+    config.topology = topology_options_from_env();
+  } catch (const std::invalid_argument& e) {
+    throw BadInput(e.what());
+  }
+  return config;
+}
+
+}  // namespace beacon::amqp
