@@ -98,6 +98,18 @@ class Writer {
           spdlog::info("stopped while disconnected; unacked events stay queued");
           return 0;
         }
+      } catch (const std::exception& e) {
+        // A bug, not an outage: drop the session so every unacked event goes
+        // back to the queue (nothing was acked before its commit), then start again.
+        spdlog::critical("progress-writer: unexpected error: {}; reconnecting, unacked events return to the queue",
+                         e.what());
+        client_.close();
+        forget_held();
+        broker_ready_ = false;
+        if (sleep_unless_stopped(backoff.next())) {
+          applier_.stop(kApplierStopWait);
+          return 0;
+        }
       }
     }
   }

@@ -97,7 +97,18 @@ class Worker {
       spdlog::error("cannot serve metrics on {}: {}", o_.metrics_addr, e.what());
       return 2;
     }
-    io_thread_ = std::thread([this] { io_.run(); });
+    io_thread_ = std::thread([this] {
+      // A handler that throws ends run(); log it and go on serving the others.
+      while (true) {
+        try {
+          io_.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::critical("worker {}: unexpected error on the inference thread: {}; carrying on", o_.worker_id,
+                           e.what());
+        }
+      }
+    });
     amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(10000)});
     while (true) {
       try {
@@ -111,6 +122,16 @@ class Worker {
         spdlog::warn("reconnecting to the broker {} in {} ms (attempt {}, ceiling {} ms)", client_.redacted_url(),
                      wait.count(), backoff.attempts(), backoff.ceiling().count());
         if (!wait_for_reconnect(wait)) break;
+      } catch (const std::exception& e) {
+        // A bug, not an outage: drop the broker session so that everything
+        // this worker holds unacked goes back to the queue (a message that
+        // keeps triggering it ends in beacon.dead through the delivery limit),
+        // then start again.
+        spdlog::critical("worker {} region={}: unexpected error: {}; reconnecting, unacked messages return to the "
+                         "queue", o_.worker_id, o_.region, e.what());
+        client_.close();
+        on_connection_lost(e.what());
+        if (!wait_for_reconnect(backoff.next())) break;
       }
     }
     shutdown();
