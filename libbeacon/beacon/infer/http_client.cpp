@@ -79,12 +79,11 @@ struct HttpCall {
   }
 };
 
-// What happened on one connection: a response or an error, and whether the
-// server had sent anything (a reused connection that failed before any byte
-// is retried once on a fresh one).
+// What happened on one connection: a response or an error, and how far the
+// request got (see send_once for what may be sent again).
 struct HttpExchange {
   error_code ec;
-  bool got_bytes = false;
+  std::size_t bytes_written = 0;  // of the request; 0: the server cannot have seen it
   HttpResponse response;
   bool reusable = false;
 };
@@ -210,9 +209,14 @@ net::awaitable<HttpResult> HttpClient::send_once(const HttpRequest& req, const H
     }
     conn->close();
     if (!call->stopped.empty()) co_return call->stopped_error(req.url);
-    // The server closed an idle keep-alive connection just as we reused it:
-    // it never saw the request, so one fresh connection is safe to try.
-    if (reused && !ex.got_bytes && is_reset_like(ex.ec)) continue;
+    // A request is sent again without counting as an attempt only when the
+    // failure proves the server never received it: a reused keep-alive
+    // connection the server had closed (reset or EOF) before one byte of the
+    // request could be written. Once a byte went out, the server may have
+    // read the whole POST and started a paid inference before it dropped the
+    // connection, even with no response byte back; that failure goes to the
+    // caller as an attempt (kind reset), subject to its retry policy.
+    if (reused && ex.bytes_written == 0 && is_reset_like(ex.ec)) continue;
     co_return exchange_error(ex.ec, opt);
   }
   co_return HttpError{"reset", "connection lost twice"};  // not reached: round 1 never continues
@@ -296,13 +300,12 @@ net::awaitable<HttpExchange> HttpClient::exchange(const std::shared_ptr<Connecti
   r.prepare_payload();
 
   StopHook hook(*call, [conn] { conn->close(); });
-  ex.ec = co_await conn->write(r);
+  ex.ec = co_await conn->write(r, ex.bytes_written);
   if (ex.ec) co_return ex;
 
   Connection::Parser parser;
   parser.header_limit(kHeaderLimit);
   ex.ec = co_await conn->read(parser, opt.max_response_bytes);
-  ex.got_bytes = parser.got_some();
   if (ex.ec) co_return ex;
 
   auto& msg = parser.get();

@@ -6,8 +6,12 @@
 //  * http and https; TLS always verifies the certificate chain and the host
 //    name (tls.hpp), sends SNI, trusts the system store or a given ca_file.
 //  * Keep-alive: connections go back to a per host:port:trust idle pool and
-//    are reused. A reused connection that turns out to be closed by the server
-//    before any response byte arrived is replaced once by a fresh one.
+//    are reused (one the server closed while idle is dropped when taken). A
+//    request is sent again on a fresh connection, within the same call, only
+//    when the failure proves the server never received it: a reused
+//    connection that failed before one byte of the request was written. Any
+//    later failure (the server may have read the POST and started a paid
+//    inference) is returned as an error, which the caller counts as an attempt.
 //  * Timeouts: connect_timeout covers resolve + TCP connect + TLS handshake;
 //    total_timeout covers the whole request, redirects included.
 //  * The body is read up to max_response_bytes; more is error "oversized".

@@ -1,5 +1,7 @@
 #include <beacon/infer/http_client.hpp>
 
+#include <atomic>
+
 #include <gtest/gtest.h>
 
 #include <beacon/infer/testing/test_certs.hpp>
@@ -89,6 +91,21 @@ TEST_F(HttpClientTest, ReplacesAConnectionTheServerClosedWhileIdle) {
   ASSERT_TRUE(testing::run_until(ioc, [&] { return server.received().size() == 1; }));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(ok(run(post(server.url()))).status, 200);
   EXPECT_EQ(server.requests(), 4);
+}
+
+// Issue 8 item 8: a POST that reached the server on a reused keep-alive
+// connection is never sent again behind the caller's back, even when no
+// byte of answer came: the server may be running it. The failure is the
+// caller's attempt (kind reset), for its retry policy to count.
+TEST_F(HttpClientTest, APostTheServerReadOnAReusedConnectionIsNotSentAgain) {
+  std::atomic<int> n{0};
+  TestServer server([&](const auto&) { return ++n == 1 ? Reply::ok("{}") : Reply::hang_up(); });
+  ok(run(post(server.url())));  // opens the keep-alive connection
+  ASSERT_EQ(client.idle_connections(), 1u);
+  auto e = err(run(post(server.url(), R"({"paid":1})")));
+  EXPECT_EQ(e.kind, "reset") << e.message;
+  EXPECT_EQ(server.requests(), 2) << "the POST the server had read was sent again on a fresh connection";
+  EXPECT_EQ(client.connections_opened(), 1u);
 }
 
 TEST_F(HttpClientTest, TotalTimeout) {

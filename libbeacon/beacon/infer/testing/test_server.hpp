@@ -68,6 +68,9 @@ struct Reply {
     r.raw = std::move(bytes);
     return r;
   }
+  // Reads the request, then closes the connection without a byte of answer
+  // (a server that crashed after taking the request).
+  static Reply hang_up() { return raw_bytes(""); }
 };
 
 class TestServer {
