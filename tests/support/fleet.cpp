@@ -1,5 +1,4 @@
 #include "fleet.hpp"
-#include "paths.hpp"
 
 #include <unistd.h>
 
@@ -32,9 +31,6 @@ std::string require_env(const char* name) {
   }
   return v;
 }
-
-std::string build_dir() { return beacon::test::build_dir(); }
-std::string source_dir() { return beacon::test::source_dir(); }
 
 std::string unique_suffix() {
   static std::mt19937_64 rng(std::random_device{}());

@@ -16,13 +16,13 @@
 
 #include "process.hpp"
 
+#include "paths.hpp"  // build_dir(), source_dir()
+
 namespace beacon::test {
 
 // Fails the calling test (fatal) when the variable is missing: an
 // integration test never passes without the real broker and database.
 std::string require_env(const char* name);
-std::string build_dir();
-std::string source_dir();
 std::string unique_suffix();
 
 struct JobRow {
