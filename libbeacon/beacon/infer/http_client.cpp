@@ -26,6 +26,20 @@ bool is_same_or_subdomain(const std::string& host, const std::string& original) 
                               host[host.size() - original.size() - 1] == '.');
 }
 
+bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
+
+std::string origin_text(const Url& u) { return u.scheme + "://" + host_port(u); }
+
+// Where a redirect may lead (a compromised or misconfigured endpoint must
+// not make workers fetch internal URLs and store the body): the endpoint's
+// own origin, or a host the endpoint file lists in redirect_hosts, and
+// never from https down to http.
+bool redirect_allowed(const Url& endpoint, const Url& next, const std::vector<std::string>& allowed_hosts) {
+  if (same_origin(endpoint, next)) return true;
+  if (endpoint.tls() && !next.tls()) return false;
+  return std::find(allowed_hosts.begin(), allowed_hosts.end(), next.host) != allowed_hosts.end();
+}
+
 bool is_reset_like(const error_code& ec) {
   return ec == net::error::connection_reset || ec == net::error::broken_pipe || ec == net::error::eof ||
          ec == net::error::connection_aborted || ec == net::ssl::error::stream_truncated ||
@@ -156,6 +170,7 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, HttpOptions opt,
 
 net::awaitable<HttpResult> HttpClient::follow(HttpRequest req, const HttpOptions& opt,
                                               const CallPtr& call) {
+  const Url endpoint = req.url;
   const std::string original_host = req.url.host;
   for (int hop = 0;; ++hop) {
     HttpResult result = co_await send_once(req, opt, call);
@@ -173,6 +188,12 @@ net::awaitable<HttpResult> HttpClient::follow(HttpRequest req, const HttpOptions
       next = resolve_reference(req.url, location->second);
     } catch (const BadInput& e) {
       co_return HttpError{"protocol", std::string("cannot follow redirect: ") + e.what()};
+    }
+    if (!redirect_allowed(endpoint, next, opt.redirect_hosts)) {
+      co_return HttpError{"redirect_refused", "refused to follow " + std::to_string(status) + " from " +
+                                                  req.url.redacted() + " to " + next.redacted() +
+                                                  ": not the endpoint's origin (" + origin_text(endpoint) +
+                                                  ") and not in its redirect_hosts"};
     }
     if (status == 303 && req.method != "HEAD") {
       req.method = "GET";

@@ -160,13 +160,15 @@ TEST_F(HttpClientTest, MalformedResponseIsProtocolError) {
   EXPECT_EQ(e.kind, "protocol") << e.message;
 }
 
-TEST_F(HttpClientTest, Follows303WithGetToAnotherHostWithoutTheToken) {
+TEST_F(HttpClientTest, Follows303WithGetToAnAllowedHostWithoutTheToken) {
   TestServer result_server([](const auto&) { return Reply::ok(R"({"done":true})"); });
   const std::string result_url = result_server.url("/result?id=7", "localhost");
   TestServer front([&](const auto&) { return Reply::with(303).header("Location", result_url); });
   auto req = post(front.url("/generate"));
   req.authorization = "Bearer tok";
-  auto resp = ok(run(req));
+  HttpOptions opt;
+  opt.redirect_hosts = {"localhost"};
+  auto resp = ok(run(req, opt));
   EXPECT_EQ(resp.status, 200);
   EXPECT_EQ(resp.body, R"({"done":true})");
   auto got = result_server.received().at(0);
@@ -174,6 +176,25 @@ TEST_F(HttpClientTest, Follows303WithGetToAnotherHostWithoutTheToken) {
   EXPECT_EQ(got.target, "/result?id=7");
   EXPECT_EQ(got.body, "");
   EXPECT_EQ(got.headers.count("authorization"), 0u);  // another host: the token stays home
+}
+
+// Issue 8 item 11: a redirect to another origin (here another port, and
+// another host name for the same machine) is refused unless the endpoint
+// file allows its host; nothing is fetched there.
+TEST_F(HttpClientTest, RefusesARedirectToAnotherOriginNotInRedirectHosts) {
+  TestServer elsewhere([](const auto&) { return Reply::ok(R"({"internal":"secret"})"); });
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    const std::string target = elsewhere.url("/metadata", host);
+    TestServer front([&](const auto&) { return Reply::with(303).header("Location", target); });
+    auto e = err(run(post(front.url("/generate"))));
+    EXPECT_EQ(e.kind, "redirect_refused") << e.message;
+    EXPECT_NE(e.message.find(elsewhere.url("/metadata", host)), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("redirect_hosts"), std::string::npos) << e.message;
+    HttpOptions opt;
+    opt.redirect_hosts = {"other.example"};
+    EXPECT_EQ(err(run(post(front.url("/generate")), opt)).kind, "redirect_refused");
+  }
+  EXPECT_EQ(elsewhere.requests(), 0) << "the refused target was fetched";
 }
 
 TEST_F(HttpClientTest, Follows307And308KeepingMethodBodyAndTokenOnTheSameHost) {
@@ -238,6 +259,16 @@ TEST_F(HttpsTest, VerifiesAgainstTheGivenCaAndReusesConnections) {
   EXPECT_EQ(ok(run(post(server.url("/", "localhost")), opt)).body, "secure");
   EXPECT_EQ(server.connections(), 1);
   EXPECT_EQ(ok(run(get(server.url("/", "127.0.0.1")), opt)).body, "secure");  // IP address in the certificate
+}
+
+TEST_F(HttpsTest, ARedirectFromHttpsToHttpIsRefusedEvenToAnAllowedHost) {
+  TestServer plain([](const auto&) { return Reply::ok("plain"); });
+  server.set_handler([&](const auto&) { return Reply::with(303).header("Location", plain.url("/r", "localhost")); });
+  HttpOptions opt;
+  opt.ca_file = ca.path();
+  opt.redirect_hosts = {"localhost"};
+  EXPECT_EQ(err(run(post(server.url("/", "localhost")), opt)).kind, "redirect_refused");
+  EXPECT_EQ(plain.requests(), 0);
 }
 
 TEST_F(HttpsTest, FailsWithoutTheCa) {

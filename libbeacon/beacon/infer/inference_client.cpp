@@ -283,6 +283,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     opt.max_response_bytes = cfg.max_response_bytes;
     opt.ca_file = cfg.ca_file;
     opt.max_idle_connections = static_cast<std::size_t>(cfg.max_in_flight);
+    opt.redirect_hosts = cfg.redirect_hosts;
     out.receipt.endpoint = wire.url.redacted();
     const BackoffPolicy policy{cfg.backoff_initial_ms, cfg.backoff_max_ms};
 
