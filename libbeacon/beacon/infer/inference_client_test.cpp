@@ -419,7 +419,8 @@ TEST_F(InferenceClientTest, ModalStyleBeaconEndpointWith303ToAResultUrl) {
   });
   const std::string result_url = results.url("/result?call=fc-1", "localhost");
   TestServer front([&](const auto&) { return Reply::with(303).header("Location", result_url); });
-  make_client(endpoint_file(front.url("/generate"), R"(, "protocol": "beacon")"));
+  // The result URL is another origin: the endpoint file must allow its host.
+  make_client(endpoint_file(front.url("/generate"), R"(, "protocol": "beacon", "redirect_hosts": ["localhost"])"));
   auto o = run_one();
   ASSERT_TRUE(o.ok) << kind_of(o) << ": " << (o.error ? o.error->message : "");
   EXPECT_EQ(o.output.text, "Paris.");
