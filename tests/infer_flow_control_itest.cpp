@@ -27,7 +27,7 @@ std::string diagnostics_path() {
 
 bool memory_alarm_on() {
   auto r = run({diagnostics_path(), "-q", "alarms"}, {}, 60s);
-  return r.exit_code == 0 && r.out.find("memory") != std::string::npos;
+  return r.exit_code == 0 && r.out.find("emory alarm") != std::string::npos;  // "Memory alarm on node ..."
 }
 
 // Raises the broker's memory alarm for the scope; always lifts it (the
