@@ -1,5 +1,7 @@
 #include "enqueue.hpp"
 
+#include <charconv>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -11,6 +13,7 @@
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
 #include <beacon/amqp/topology.hpp>
+#include <beacon/core/errors.hpp>
 
 namespace beacon::producer {
 namespace {
@@ -28,10 +31,52 @@ void connect_and_declare(amqp::Client& client, const std::vector<std::string>& r
   for (const auto& r : regions) amqp::declare_region(client, r, topo);
 }
 
+// The broker blocked publishing (resource alarm) for longer than the
+// confirm timeout: reconnecting cannot help, so submit gives up at once.
+struct BrokerBlocked {
+  std::string what;
+};
+
+// Waits for every outstanding publish of the round. A blocked broker
+// confirms nothing until its alarm clears: that wait is bounded by how long
+// it has been blocked; the ordinary deadline starts again once it unblocks.
+std::vector<amqp::Confirm> wait_round(amqp::Client& client, milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (client.unconfirmed() > 0) {
+    if (auto blocked = client.blocked_for()) {
+      if (*blocked >= timeout) {
+        throw BrokerBlocked{"the broker has blocked publishing (" + client.blocked_reason() + ") for " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*blocked).count()) +
+                            " s"};
+      }
+      deadline = Clock::now() + timeout;
+    } else if (Clock::now() >= deadline) {
+      throw amqp::Timeout("amqp: " + std::to_string(client.unconfirmed()) +
+                          " publishes still unconfirmed at the deadline");
+    }
+    client.poll(milliseconds(100));
+  }
+  return client.take_confirms();
+}
+
+// Before a round: one tiny unroutable publish (not mandatory: the broker
+// drops it and confirms at once). A broker under a resource alarm blocks a
+// connection only once it publishes, so this makes the alarm visible before
+// any execution message is in the socket, where it would land later and
+// duplicate the next submit's.
+void probe_flow(amqp::Client& client, milliseconds timeout) {
+  amqp::PublishProps props;
+  props.mandatory = false;
+  props.persistent = false;
+  client.publish("", "beacon.flow-probe", "", props);
+  wait_round(client, timeout);  // confirms of unknown sequence numbers are ignored by settle
+}
+
 amqp::ClientOptions client_options(const EnqueueOptions& options) {
   amqp::ClientOptions c;
   c.url = options.amqp_url;
   c.connection_name = "beacon-producer";
+  c.send_timeout = options.confirm_timeout;
   try {
     c.heartbeat_s = amqp::heartbeat_s_from_env(c.heartbeat_s);
   } catch (const std::invalid_argument& e) {
@@ -47,7 +92,10 @@ EnqueueResult enqueue_all(const EnqueueOptions& options, const std::vector<std::
   amqp::Client client(client_options(options));
   connect_and_declare(client, regions);  // the first failure is "unreachable": exit 3
   amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(5000)});
-  std::optional<Clock::time_point> outage_since;  // first failure since the last confirmed round
+  // First failure since the last confirmed round (a flag and a time, not an
+  // optional: GCC 12 -O2 reports a false maybe-uninitialized on the optional).
+  bool in_outage = false;
+  Clock::time_point outage_since{};
   bool gave_up = false;
   EnqueueResult result;
   for (std::size_t start = 0; start < messages.size(); start += options.batch) {
@@ -86,19 +134,31 @@ EnqueueResult enqueue_all(const EnqueueOptions& options, const std::vector<std::
           connect_and_declare(client, regions);
           spdlog::warn("reconnected to the broker; publishing {} unconfirmed messages again", todo.size());
         }
+        probe_flow(client, options.confirm_timeout);
         std::size_t n = 0;
         for (auto i : todo) {
+          // Blocked mid-round: publish no more (they would only wait in the
+          // socket); the rest go out in the next round, once it unblocks.
+          if (client.blocked()) break;
           const auto& m = messages[i];
           amqp::PublishProps props;
           props.message_id = m.key.message_id();
           by_seq[client.publish(std::string(amqp::kExecExchange), m.key.region, encode(m), props)] = i;
           if (++n % kPollEvery == 0) client.poll(milliseconds(0));
         }
-        auto refused = settle(client.wait_for_confirms(Clock::now() + options.confirm_timeout));
+        auto refused = settle(wait_round(client, options.confirm_timeout));
         todo = still_open();  // the refused ones
-        outage_since.reset();
+        in_outage = false;
         backoff.reset();
         if (refused > 0 && ++refused_rounds >= options.max_rounds) break;
+      } catch (const BrokerBlocked& b) {
+        settle(client.take_confirms());
+        todo = still_open();
+        spdlog::error("{}, longer than BEACON_SUBMIT_CONFIRM_TIMEOUT_S ({} s): giving up; run the same submit again "
+                      "once the broker's alarm is cleared",
+                      b.what, std::chrono::duration_cast<std::chrono::seconds>(options.confirm_timeout).count());
+        gave_up = true;
+        break;
       } catch (const amqp::AmqpError& e) {
         // What was confirmed before the loss is safe; the fate of the rest
         // (and of what this round never got to publish) is unknown: publish
@@ -107,12 +167,26 @@ EnqueueResult enqueue_all(const EnqueueOptions& options, const std::vector<std::
         settle(client.take_confirms());
         auto again = still_open();
         todo = std::move(again);
+        const bool was_blocked = client.blocked();
+        const std::string reason = client.blocked_reason();
         client.close();
+        if (was_blocked) {
+          // Lost while the broker blocked us (a write timed out): a new
+          // connection would be blocked again.
+          spdlog::error("broker connection lost while the broker blocked publishing ({}): {}; giving up; run the same "
+                        "submit again once the broker's alarm is cleared",
+                        reason, e.what());
+          gave_up = true;
+          break;
+        }
         auto now = Clock::now();
-        if (!outage_since) outage_since = now;
-        if (now - *outage_since >= options.give_up_after) {
+        if (!in_outage) {
+          in_outage = true;
+          outage_since = now;
+        }
+        if (now - outage_since >= options.give_up_after) {
           spdlog::error("broker unreachable for {} s while enqueueing: giving up",
-                        std::chrono::duration_cast<std::chrono::seconds>(now - *outage_since).count());
+                        std::chrono::duration_cast<std::chrono::seconds>(now - outage_since).count());
           gave_up = true;
           break;
         }
@@ -137,6 +211,19 @@ EnqueueResult enqueue_all(const EnqueueOptions& options, const std::vector<std::
   }
   client.close();
   return result;
+}
+
+std::chrono::milliseconds submit_confirm_timeout_from_env() {
+  const char* raw = std::getenv("BEACON_SUBMIT_CONFIRM_TIMEOUT_S");
+  if (raw == nullptr || *raw == '\0') return std::chrono::milliseconds(60000);
+  const std::string_view value = raw;
+  int seconds = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 86400) {
+    throw BadInput("BEACON_SUBMIT_CONFIRM_TIMEOUT_S must be an integer from 1 to 86400 (seconds), not \"" +
+                   std::string(value) + "\"");
+  }
+  return std::chrono::seconds(seconds);
 }
 
 }  // namespace beacon::producer

@@ -48,12 +48,14 @@ int submit(int argc, char** argv) {
     spec.job_id = *id;
   }
   if (spec.job_id.empty()) spec.job_id = generate_job_id();
+  const auto confirm_timeout = submit_confirm_timeout_from_env();  // bad value: exit 2 before anything is written
 
   auto conn = connect_database();
   auto reg = db::register_job(*conn, spec, now_rfc3339());
 
   EnqueueOptions eo;
   eo.amqp_url = amqp::amqp_url_from_env();
+  eo.confirm_timeout = confirm_timeout;
   EnqueueResult sent;
   try {
     sent = enqueue_all(eo, spec.regions, reg.to_enqueue);

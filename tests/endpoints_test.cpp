@@ -271,8 +271,10 @@ TEST(Endpoints, EndpointDownTwentySecondsFailsNothingAndTheJobCompletesWhenItIsB
   auto url = f.start_sim(sim_args);
   const int port = port_of(url);
   auto region = "ep-down-" + unique_suffix();
-  // Probing every 4 s for 20 s costs the first waiting request ~6 attempts:
-  // max_attempts 12 leaves room (see docs/endpoints.md, "outages").
+  // Failed probes spend no attempts (docs/endpoints.md, "outages"); a
+  // request spends at most the failures before the circuit opens
+  // (threshold 3 < max_attempts 12). tests/infer_outage_itest.cpp rides out
+  // an outage longer than max_attempts x circuit_open_s.
   auto& worker = start_parts(
       f, region,
       endpoint_file(f, "endpoints.json", {entry(region, "*", url + "/v1")},

@@ -69,6 +69,12 @@ ModeSettings parse_mode_json(std::string_view body) {
     if (*d < 0 || *d > 3600000) throw BadInput("field 'delay_ms' must be from 0 to 3600000");
     s.delay_ms = *d;
   }
+  if (auto h = json::get_optional_string(doc, "redirect_host")) {
+    if (h->empty() || h->find_first_of(":/@ ") != std::string::npos) {
+      throw BadInput("field 'redirect_host' must be a host name without port or path");
+    }
+    s.redirect_host = *h;
+  }
   return s;
 }
 
@@ -110,6 +116,10 @@ std::string ModeController::to_json() const {
   w.Int64(current_.retry_after_s);
   w.Key("delay_ms");
   w.Int64(current_.delay_ms);
+  if (!current_.redirect_host.empty()) {
+    w.Key("redirect_host");
+    w.String(current_.redirect_host.c_str());
+  }
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }

@@ -36,9 +36,13 @@ struct ModeSettings {
   std::int64_t count = 0;      // 0: until changed
   std::int64_t retry_after_s = 1;
   std::int64_t delay_ms = 30000;
+  // Mode "redirect": the host the 303 points to (the sim's own port kept);
+  // empty: the host the request came to. Lets a test send the worker to
+  // another origin ("localhost" for a sim reached as 127.0.0.1).
+  std::string redirect_host = "";  // (an initialiser: brace-initialised settings may leave it out)
 };
 
-// {"mode": "...", "count": N, "retry_after_s": R, "delay_ms": D}; absent
+// {"mode": "...", "count": N, "retry_after_s": R, "delay_ms": D, "redirect_host": H}; absent
 // fields keep their defaults. Throws BadInput naming the bad field.
 ModeSettings parse_mode_json(std::string_view body);
 

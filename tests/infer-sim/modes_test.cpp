@@ -33,6 +33,17 @@ TEST(Modes, ParsesJson) {
   EXPECT_THROW(parse_mode_json(R"([1])"), BadInput);
 }
 
+TEST(Modes, RedirectHostIsABareHostName) {
+  const auto s = parse_mode_json(R"({"mode":"redirect","redirect_host":"localhost"})");
+  EXPECT_EQ(s.redirect_host, "localhost");
+  EXPECT_EQ(parse_mode_json(R"({"mode":"redirect"})").redirect_host, "");
+  EXPECT_THROW(parse_mode_json(R"({"mode":"redirect","redirect_host":"h:80"})"), BadInput);
+  EXPECT_THROW(parse_mode_json(R"({"mode":"redirect","redirect_host":""})"), BadInput);
+  ModeController c;
+  c.set(s);
+  EXPECT_NE(c.to_json().find(R"("redirect_host":"localhost")"), std::string::npos) << c.to_json();
+}
+
 TEST(Modes, CountRevertsToNormal) {
   ModeController c;
   c.set({Mode::fail503, 2, 1, 0});

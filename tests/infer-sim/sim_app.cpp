@@ -331,10 +331,14 @@ Outcome SimApp::inference(const Request& req, bool beacon_protocol, bool tls) {
     case Mode::redirect: {
       remember(id, body);
       out.response = json_response(http::status::see_other, v, "");
-      const std::string_view host(req[http::field::host].data(), req[http::field::host].size());
+      std::string host(req[http::field::host].data(), req[http::field::host].size());
+      if (!mode.redirect_host.empty()) {
+        // Another origin for the same sim: the chosen host, the port the request came to.
+        const auto colon = host.rfind(':');
+        host = mode.redirect_host + (colon == std::string::npos ? "" : host.substr(colon));
+      }
       const std::string location = host.empty() ? "/result/" + id
-                                                : std::string(tls ? "https://" : "http://") + std::string(host) +
-                                                      "/result/" + id;
+                                                : std::string(tls ? "https://" : "http://") + host + "/result/" + id;
       out.response.set(http::field::location, location);
       out.completes = p.key;
       return out;

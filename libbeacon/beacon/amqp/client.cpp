@@ -85,12 +85,30 @@ Client::Client(ClientOptions options) : options_(std::move(options)), url_(parse
 
 Client::~Client() { close(); }
 
+template <typename F>
+auto Client::bounded(const char* what, std::chrono::milliseconds limit, F&& call) {
+  bool fired = false;
+  auto result = [&] {
+    SendWatchdog::Scope scope(watchdog_, amqp_get_sockfd(conn_), std::chrono::steady_clock::now() + limit);
+    auto r = call();
+    fired = scope.fired();
+    return r;
+  }();
+  if (fired) {
+    lost(std::string("amqp: ") + what + " not written within " + std::to_string(limit.count()) + " ms (" +
+         (blocked() ? blocked_text() : std::string("the broker reads nothing: blocked or unreachable")) +
+         "); dropping the connection");
+  }
+  return result;
+}
+
 // ---------------------------------------------------------------- connection
 
 void Client::connect() {
   close();
   confirms_.reset();
-  blocked_ = false;
+  blocked_since_.reset();
+  blocked_reason_.clear();
 
   conn_ = amqp_new_connection();
   if (conn_ == nullptr) throw ConnectionLost("amqp: out of memory creating a connection");
@@ -143,7 +161,8 @@ void Client::connect() {
 
   open_channel(kConsumeChannel);
   open_channel(kPublishChannel);
-  amqp_confirm_select(conn_, kPublishChannel);
+  bounded("confirm.select", options_.rpc_timeout + options_.send_timeout,
+          [&] { return amqp_confirm_select(conn_, kPublishChannel); });
   check_reply(kPublishChannel, "confirm.select");
 
   ++generation_;
@@ -154,12 +173,36 @@ void Client::connect() {
 
 void Client::close() noexcept {
   if (conn_ == nullptr) return;
-  if (connected_) {
+  // A blocked connection reads nothing, so the graceful close could only
+  // wait for its time-out: drop it (the broker sees the socket close when
+  // it unblocks, and requeues what was unacked).
+  if (connected_ && !blocked()) {
     amqp_set_rpc_timeout(conn_, &kCloseTimeout);
     // The reply does not matter: whatever it is, the connection is freed next.
+    SendWatchdog::Scope scope(watchdog_, amqp_get_sockfd(conn_),
+                              std::chrono::steady_clock::now() + std::chrono::seconds(kCloseTimeout.tv_sec) +
+                                  options_.send_timeout);
     amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
   }
   drop();
+}
+
+std::optional<std::chrono::steady_clock::duration> Client::blocked_for() const {
+  if (!blocked_since_) return std::nullopt;
+  return std::chrono::steady_clock::now() - *blocked_since_;
+}
+
+std::string Client::blocked_text() const {
+  const auto for_s = blocked_for() ? std::chrono::duration_cast<std::chrono::seconds>(*blocked_for()).count() : 0;
+  return "the broker has blocked this connection for " + std::to_string(for_s) + " s (" +
+         (blocked_reason_.empty() ? std::string("resource alarm") : blocked_reason_) + ")";
+}
+
+void Client::require_unblocked(const char* what) const {
+  if (blocked()) {
+    throw Timeout(std::string("amqp: ") + what + ": " + blocked_text() +
+                  "; it reads nothing from this connection until the alarm clears");
+  }
 }
 
 void Client::drop() noexcept {
@@ -191,6 +234,7 @@ void Client::check_status(int status, const char* what) {
   if (status != AMQP_STATUS_OK) lost(std::string("amqp: ") + what + " failed", status);
 }
 
+
 void Client::check_reply(std::uint16_t channel, const char* what) {
   const amqp_rpc_reply_t reply = amqp_get_rpc_reply(conn_);
   switch (reply.reply_type) {
@@ -217,7 +261,8 @@ void Client::check_reply(std::uint16_t channel, const char* what) {
 
 void Client::channel_closed(std::uint16_t channel, std::uint16_t code, std::string reason) {
   amqp_channel_close_ok_t ok{};
-  const int rc = amqp_send_method(conn_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+  const int rc = bounded("channel.close-ok", options_.send_timeout,
+                         [&] { return amqp_send_method(conn_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok); });
   release(channel);
   if (rc != AMQP_STATUS_OK) {
     lost("amqp: channel " + std::to_string(channel) + " closed by broker (" +
@@ -239,13 +284,19 @@ void Client::channel_closed(std::uint16_t channel, std::uint16_t code, std::stri
 
 void Client::connection_closed(const char* what, std::uint16_t code, std::string reason) {
   amqp_connection_close_ok_t ok{};
-  amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);  // courtesy; we leave anyway
+  {
+    SendWatchdog::Scope scope(watchdog_, amqp_get_sockfd(conn_),
+                              std::chrono::steady_clock::now() + options_.send_timeout);
+    amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);  // courtesy; we leave anyway
+  }
   lost(std::string(what) + ": broker closed the connection: " + std::to_string(code) + " " +
        reason);
 }
 
 void Client::open_channel(std::uint16_t channel) {
-  amqp_channel_open(conn_, channel);
+  require_unblocked("channel.open");
+  bounded("channel.open", options_.rpc_timeout + options_.send_timeout,
+          [&] { return amqp_channel_open(conn_, channel); });
   check_reply(channel, "channel.open");
   release(channel);
 }
@@ -267,8 +318,11 @@ void Client::release(std::uint16_t channel) noexcept {
 
 void Client::declare_exchange(const std::string& name, const std::string& type, bool durable) {
   ensure_topology_channel();
-  amqp_exchange_declare(conn_, kTopologyChannel, bytes(name), bytes(type), 0, durable ? 1 : 0, 0, 0,
-                        amqp_empty_table);
+  require_unblocked("exchange.declare");
+  bounded("exchange.declare", options_.rpc_timeout + options_.send_timeout, [&] {
+    return amqp_exchange_declare(conn_, kTopologyChannel, bytes(name), bytes(type), 0, durable ? 1 : 0, 0, 0,
+                                 amqp_empty_table);
+  });
   check_reply(kTopologyChannel, "exchange.declare");
   release(kTopologyChannel);
 }
@@ -284,9 +338,11 @@ std::string Client::declare_queue(const std::string& name, const QueueArgs& args
   if (args.type == "quorum" && args.delivery_limit > 0) {
     table.set("x-delivery-limit", static_cast<std::int64_t>(args.delivery_limit));
   }
-  const amqp_queue_declare_ok_t* ok =
-      amqp_queue_declare(conn_, kTopologyChannel, bytes(name), 0, args.durable ? 1 : 0,
-                         args.exclusive ? 1 : 0, args.auto_delete ? 1 : 0, table.table());
+  require_unblocked("queue.declare");
+  const amqp_queue_declare_ok_t* ok = bounded("queue.declare", options_.rpc_timeout + options_.send_timeout, [&] {
+    return amqp_queue_declare(conn_, kTopologyChannel, bytes(name), 0, args.durable ? 1 : 0, args.exclusive ? 1 : 0,
+                              args.auto_delete ? 1 : 0, table.table());
+  });
   check_reply(kTopologyChannel, "queue.declare");
   std::string actual = text(ok->queue);
   release(kTopologyChannel);
@@ -296,8 +352,11 @@ std::string Client::declare_queue(const std::string& name, const QueueArgs& args
 void Client::bind_queue(const std::string& queue, const std::string& exchange,
                         const std::string& routing_key) {
   ensure_topology_channel();
-  amqp_queue_bind(conn_, kTopologyChannel, bytes(queue), bytes(exchange), bytes(routing_key),
-                  amqp_empty_table);
+  require_unblocked("queue.bind");
+  bounded("queue.bind", options_.rpc_timeout + options_.send_timeout, [&] {
+    return amqp_queue_bind(conn_, kTopologyChannel, bytes(queue), bytes(exchange), bytes(routing_key),
+                           amqp_empty_table);
+  });
   check_reply(kTopologyChannel, "queue.bind");
   release(kTopologyChannel);
 }
@@ -314,22 +373,28 @@ std::string Client::declare_temp_queue_bound_to(const std::string& exchange) {
 
 void Client::delete_queue(const std::string& name) {
   ensure_topology_channel();
-  amqp_queue_delete(conn_, kTopologyChannel, bytes(name), 0, 0);
+  require_unblocked("queue.delete");
+  bounded("queue.delete", options_.rpc_timeout + options_.send_timeout,
+          [&] { return amqp_queue_delete(conn_, kTopologyChannel, bytes(name), 0, 0); });
   check_reply(kTopologyChannel, "queue.delete");
   release(kTopologyChannel);
 }
 
 void Client::delete_exchange(const std::string& name) {
   ensure_topology_channel();
-  amqp_exchange_delete(conn_, kTopologyChannel, bytes(name), 0);
+  require_unblocked("exchange.delete");
+  bounded("exchange.delete", options_.rpc_timeout + options_.send_timeout,
+          [&] { return amqp_exchange_delete(conn_, kTopologyChannel, bytes(name), 0); });
   check_reply(kTopologyChannel, "exchange.delete");
   release(kTopologyChannel);
 }
 
 std::uint32_t Client::queue_message_count(const std::string& name) {
   ensure_topology_channel();
+  require_unblocked("queue.declare (passive)");
   const amqp_queue_declare_ok_t* ok =
-      amqp_queue_declare(conn_, kTopologyChannel, bytes(name), 1, 0, 0, 0, amqp_empty_table);
+      bounded("queue.declare (passive)", options_.rpc_timeout + options_.send_timeout,
+              [&] { return amqp_queue_declare(conn_, kTopologyChannel, bytes(name), 1, 0, 0, 0, amqp_empty_table); });
   check_reply(kTopologyChannel, "queue.declare (passive)");
   const std::uint32_t count = ok->message_count;
   release(kTopologyChannel);
@@ -340,32 +405,52 @@ std::uint32_t Client::queue_message_count(const std::string& name) {
 
 void Client::set_prefetch(std::uint16_t count) {
   require_connected("basic.qos");
-  amqp_basic_qos(conn_, kConsumeChannel, 0, count, 0);
+  require_unblocked("basic.qos");
+  bounded("basic.qos", options_.rpc_timeout + options_.send_timeout,
+          [&] { return amqp_basic_qos(conn_, kConsumeChannel, 0, count, 0); });
   check_reply(kConsumeChannel, "basic.qos");
 }
 
 std::string Client::consume(const std::string& queue) {
   require_connected("basic.consume");
-  const amqp_basic_consume_ok_t* ok = amqp_basic_consume(
-      conn_, kConsumeChannel, bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+  require_unblocked("basic.consume");
+  const amqp_basic_consume_ok_t* ok = bounded("basic.consume", options_.rpc_timeout + options_.send_timeout, [&] {
+    return amqp_basic_consume(conn_, kConsumeChannel, bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+  });
   check_reply(kConsumeChannel, "basic.consume");
   return text(ok->consumer_tag);
 }
 
 void Client::cancel(const std::string& consumer_tag) {
   require_connected("basic.cancel");
-  amqp_basic_cancel(conn_, kConsumeChannel, bytes(consumer_tag));
+  if (blocked()) {
+    // No reply can come while blocked: a draining owner must not wait
+    // rpc_timeout for it. nowait: the broker acts on it when it unblocks.
+    amqp_basic_cancel_t m{};
+    m.consumer_tag = bytes(consumer_tag);
+    m.nowait = 1;
+    check_status(bounded("basic.cancel", options_.send_timeout,
+                         [&] { return amqp_send_method(conn_, kConsumeChannel, AMQP_BASIC_CANCEL_METHOD, &m); }),
+                 "basic.cancel");
+    return;
+  }
+  bounded("basic.cancel", options_.rpc_timeout + options_.send_timeout,
+          [&] { return amqp_basic_cancel(conn_, kConsumeChannel, bytes(consumer_tag)); });
   check_reply(kConsumeChannel, "basic.cancel");
 }
 
 void Client::ack(std::uint64_t tag, bool multiple) {
   require_connected("basic.ack");
-  check_status(amqp_basic_ack(conn_, kConsumeChannel, tag, multiple ? 1 : 0), "basic.ack");
+  check_status(bounded("basic.ack", options_.send_timeout,
+                       [&] { return amqp_basic_ack(conn_, kConsumeChannel, tag, multiple ? 1 : 0); }),
+               "basic.ack");
 }
 
 void Client::reject(std::uint64_t tag, bool requeue) {
   require_connected("basic.reject");
-  check_status(amqp_basic_reject(conn_, kConsumeChannel, tag, requeue ? 1 : 0), "basic.reject");
+  check_status(bounded("basic.reject", options_.send_timeout,
+                       [&] { return amqp_basic_reject(conn_, kConsumeChannel, tag, requeue ? 1 : 0); }),
+               "basic.reject");
 }
 
 std::optional<Delivery> Client::take_delivery() {
@@ -398,8 +483,11 @@ std::uint64_t Client::publish(const std::string& exchange, const std::string& ro
   // Counted before sending: if the send fails half-way, this publish is
   // among the unknown ones, as it should be.
   const std::uint64_t seq = confirms_.on_publish();
-  check_status(amqp_basic_publish(conn_, kPublishChannel, bytes(exchange), bytes(routing_key),
-                                  props.mandatory ? 1 : 0, 0, &p, bytes(body)),
+  check_status(bounded("basic.publish", options_.send_timeout,
+                       [&] {
+                         return amqp_basic_publish(conn_, kPublishChannel, bytes(exchange), bytes(routing_key),
+                                                   props.mandatory ? 1 : 0, 0, &p, bytes(body));
+                       }),
                "basic.publish");
   return seq;
 }
@@ -430,7 +518,10 @@ void Client::poll(std::chrono::milliseconds timeout) {
                                    : std::chrono::steady_clock::duration::zero();
     const timeval tv = to_timeval(std::chrono::duration_cast<std::chrono::microseconds>(left));
     amqp_frame_t frame;
-    const int rc = amqp_simple_wait_frame_noblock(conn_, &frame, &tv);
+    // The wait may write a heartbeat: bound it like any write.
+    const int rc = bounded("heartbeat", std::chrono::duration_cast<std::chrono::milliseconds>(left) +
+                                            options_.send_timeout,
+                           [&] { return amqp_simple_wait_frame_noblock(conn_, &frame, &tv); });
     if (rc == AMQP_STATUS_TIMEOUT) return;
     if (rc != AMQP_STATUS_OK) lost("amqp: connection lost", rc);
 
@@ -466,14 +557,20 @@ void Client::handle_method(std::uint16_t channel, std::uint32_t id, void* decode
       connection_closed("amqp", m->reply_code, text(m->reply_text));
     }
     case AMQP_CONNECTION_BLOCKED_METHOD:
-      blocked_ = true;
-      spdlog::warn("amqp: broker blocked this connection: {}",
-                   text(static_cast<amqp_connection_blocked_t*>(decoded)->reason));
+      if (!blocked_since_) blocked_since_ = std::chrono::steady_clock::now();
+      blocked_reason_ = text(static_cast<amqp_connection_blocked_t*>(decoded)->reason);
+      spdlog::warn("amqp: broker blocked this connection ({}): it reads nothing until the alarm clears; "
+                   "publishes wait unconfirmed",
+                   blocked_reason_);
       return;
-    case AMQP_CONNECTION_UNBLOCKED_METHOD:
-      blocked_ = false;
-      spdlog::info("amqp: broker unblocked this connection");
+    case AMQP_CONNECTION_UNBLOCKED_METHOD: {
+      const auto was = blocked_for().value_or(std::chrono::steady_clock::duration::zero());
+      blocked_since_.reset();
+      blocked_reason_.clear();
+      spdlog::info("amqp: broker unblocked this connection after {} s",
+                   std::chrono::duration_cast<std::chrono::seconds>(was).count());
       return;
+    }
     case AMQP_CHANNEL_CLOSE_METHOD: {
       const auto* m = static_cast<amqp_channel_close_t*>(decoded);
       channel_closed(channel, m->reply_code, text(m->reply_text));
@@ -517,7 +614,8 @@ void Client::handle_method(std::uint16_t channel, std::uint32_t id, void* decode
       if (!m->nowait) {
         amqp_basic_cancel_ok_t ok{};
         ok.consumer_tag = m->consumer_tag;
-        check_status(amqp_send_method(conn_, channel, AMQP_BASIC_CANCEL_OK_METHOD, &ok),
+        check_status(bounded("basic.cancel-ok", options_.send_timeout,
+                             [&] { return amqp_send_method(conn_, channel, AMQP_BASIC_CANCEL_OK_METHOD, &ok); }),
                      "basic.cancel-ok");
       }
       release(channel);

@@ -30,12 +30,27 @@
 // wait_for_confirms, ...) ends the session the same way: connected() is
 // false afterwards. Thrown by a topology call, it leaves the client usable.
 //
+// Deadlines and flow control: every write to the broker has one.
+// rabbitmq-c 0.11 writes with an infinite deadline, so a SendWatchdog
+// (send_watchdog.hpp) shuts the socket down when a publish, ack, reject,
+// heartbeat (inside poll) or synchronous method is still not written after
+// send_timeout (rpc_timeout + send_timeout for synchronous methods): the
+// call throws ConnectionLost instead of hanging. Under a broker resource
+// alarm the broker sends connection.blocked and then reads nothing from
+// this connection: blocked() / blocked_for() say so (and the reason), a
+// synchronous method throws Timeout at once (it could only wait for
+// rpc_timeout; the connection stays as it was), cancel() is sent without
+// waiting for its reply, and close() skips the graceful handshake. Publishes
+// are still accepted, into the socket buffers, as far as send_timeout lets
+// them; callers should stop publishing while blocked().
+//
 // Batch publishers: call poll(0ms) every few hundred publishes (or publish in
 // batches with wait_for_confirms) so confirms are read as they come rather
 // than piling up in the socket.
 #include <beacon/amqp/body_assembler.hpp>
 #include <beacon/amqp/confirm_tracker.hpp>
 #include <beacon/amqp/headers.hpp>
+#include <beacon/amqp/send_watchdog.hpp>
 #include <beacon/amqp/url.hpp>
 
 #include <chrono>
@@ -60,6 +75,9 @@ struct ClientOptions {
   int heartbeat_s = 30;         // 0 disables heartbeats (then a dead peer is only seen by TCP)
   std::chrono::milliseconds connect_timeout{10000};  // TCP connect, and again the login handshake
   std::chrono::milliseconds rpc_timeout{30000};      // each synchronous method (declare, consume...)
+  // Each write (publish, ack, reject, heartbeat): a write still stuck after
+  // this (broker blocked or silent, socket buffers full) drops the connection.
+  std::chrono::milliseconds send_timeout{30000};
   // A delivered body larger than this is still read off the socket, but only
   // its first max_body_bytes are kept and the delivery is flagged oversized.
   std::size_t max_body_bytes = 16 * 1024 * 1024;
@@ -132,8 +150,15 @@ class Client {
   // Graceful connection.close (bounded wait), then frees everything. Unacked
   // deliveries go back to their queues.
   void close() noexcept;
-  // The broker sent connection.blocked (resource alarm): publishes will stall.
-  bool blocked() const { return blocked_; }
+  // The broker sent connection.blocked (resource alarm) and no unblocked
+  // since: it reads nothing from this connection, so publishes stall
+  // unconfirmed. Still answered after a ConnectionLost (was the connection
+  // blocked when it was lost?); reset by connect().
+  bool blocked() const { return blocked_since_.has_value(); }
+  // How long it has been blocked; nullopt when it is not.
+  std::optional<std::chrono::steady_clock::duration> blocked_for() const;
+  // The broker's reason ("low on memory", "low on disk space"); empty when not blocked.
+  const std::string& blocked_reason() const { return blocked_reason_; }
   // The broker address for logs: amqp://user:***@host:port/vhost.
   std::string redacted_url() const { return url_.redacted(); }
 
@@ -159,7 +184,9 @@ class Client {
   std::string consume(const std::string& queue);  // returns the consumer tag
   // basic.cancel: no new deliveries for this consumer; unacked ones stay
   // unacked (ack or reject them as usual) and ones already read stay queued
-  // for take_delivery().
+  // for take_delivery(). While blocked() it is sent without waiting for the
+  // reply (the broker reads it when it unblocks; until then deliveries
+  // already sent may still arrive).
   void cancel(const std::string& consumer_tag);
   void ack(std::uint64_t tag, bool multiple = false);
   void reject(std::uint64_t tag, bool requeue);
@@ -202,6 +229,13 @@ class Client {
   };
 
   void require_connected(const char* what) const;
+  // Synchronous methods: Timeout at once while blocked (nothing is sent).
+  void require_unblocked(const char* what) const;
+  // Runs `call` (a rabbitmq-c call that may write) under the watchdog; when
+  // the deadline passed, the connection is dropped: ConnectionLost.
+  template <typename F>
+  auto bounded(const char* what, std::chrono::milliseconds limit, F&& call);
+  std::string blocked_text() const;
   // Frees the connection without talking to the broker and forgets the
   // session (deliveries, partial content). Confirms stay readable.
   void drop() noexcept;
@@ -229,7 +263,9 @@ class Client {
   AmqpUrl url_;
   amqp_connection_state_t_* conn_ = nullptr;
   bool connected_ = false;
-  bool blocked_ = false;
+  std::optional<std::chrono::steady_clock::time_point> blocked_since_;
+  std::string blocked_reason_;
+  SendWatchdog watchdog_;
   bool topology_channel_open_ = false;
   std::uint64_t generation_ = 0;
   ConfirmTracker confirms_;

@@ -24,12 +24,12 @@ net::awaitable<error_code> Connection::handshake() {
   co_return ec;
 }
 
-net::awaitable<error_code> Connection::write(Request& req) {
+net::awaitable<error_code> Connection::write(Request& req, std::size_t& written) {
   error_code ec;
   if (secure_) {
-    co_await http::async_write(*secure_, req, net::redirect_error(net::use_awaitable, ec));
+    written = co_await http::async_write(*secure_, req, net::redirect_error(net::use_awaitable, ec));
   } else {
-    co_await http::async_write(*plain_, req, net::redirect_error(net::use_awaitable, ec));
+    written = co_await http::async_write(*plain_, req, net::redirect_error(net::use_awaitable, ec));
   }
   co_return ec;
 }

@@ -27,7 +27,9 @@ class Connection {
   bool is_tls() const { return secure_ != nullptr; }
 
   net::awaitable<error_code> handshake();
-  net::awaitable<error_code> write(Request& req);
+  // `written`: bytes of the request handed to the socket, also on error. 0
+  // proves the server never saw any of it.
+  net::awaitable<error_code> write(Request& req, std::size_t& written);
   // Reads one response; a body larger than body_limit ends with http::error::body_limit.
   net::awaitable<error_code> read(Parser& parser, std::uint64_t body_limit);
   // Closes the socket; a pending operation completes with operation_aborted.

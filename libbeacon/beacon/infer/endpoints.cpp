@@ -1,5 +1,7 @@
 #include <beacon/infer/endpoints.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -43,6 +45,26 @@ Int get_positive_int(const json::Value& v, const std::string& where, const std::
     fail(where, field, "is too large");
   }
   return static_cast<Int>(i);
+}
+
+// ["gpu-results.example.com", "[::1]"]: host names or addresses, compared
+// with a redirect's host as parse_url writes it (lower case, no brackets).
+std::vector<std::string> get_hosts(const json::Value& v, const std::string& where, const std::string& field) {
+  if (!v.IsArray()) fail(where, field, "must be an array of host names");
+  std::vector<std::string> hosts;
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    const std::string item = field + "[" + std::to_string(i) + "]";
+    std::string host = get_str(v[i], where, item);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool ipv6 = std::count(host.begin(), host.end(), ':') >= 2;
+    if (host.empty() || host.find_first_of("/@?# ") != std::string::npos ||
+        (!ipv6 && host.find(':') != std::string::npos)) {
+      fail(where, item, "must be a bare host name, without scheme, port or path");
+    }
+    hosts.push_back(std::move(host));
+  }
+  return hosts;
 }
 
 // Applies the fields of one JSON object (the "defaults" or an entry) onto cfg.
@@ -90,6 +112,8 @@ void apply(const json::Value& obj, EndpointConfig& cfg, const std::string& where
       cfg.backoff_max_ms = get_positive_int<int>(v, where, name);
     } else if (name == "circuit_failure_threshold") {
       cfg.circuit_failure_threshold = get_positive_int<int>(v, where, name);
+    } else if (name == "redirect_hosts") {
+      cfg.redirect_hosts = get_hosts(v, where, name);
     } else if (name == "max_response_bytes") {
       cfg.max_response_bytes = get_positive_int<std::size_t>(v, where, name);
     } else {

@@ -39,6 +39,9 @@ struct EndpointConfig {
   int circuit_failure_threshold = 5;
   double circuit_open_s = 10;
   std::size_t max_response_bytes = 4 * 1024 * 1024;
+  // Hosts a redirect may lead to besides the URL's own origin (lower case,
+  // IPv6 without brackets). Empty: same origin only.
+  std::vector<std::string> redirect_hosts;
 
   // Index in the file's "endpoints" array: identifies the entry in stats and errors.
   std::size_t index = 0;

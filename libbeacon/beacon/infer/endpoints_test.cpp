@@ -119,6 +119,26 @@ TEST_F(EndpointTableTest, ClearErrors) {
                {"endpoints[0].ca_file"});
 }
 
+TEST_F(EndpointTableTest, RedirectHostsAreOptionalLowerCasedAndChecked) {
+  auto t = EndpointTable::parse(R"({"defaults": {"redirect_hosts": ["Results.Example.COM", "[::1]"]},
+    "endpoints": [{"region": "r", "url": "http://h/"},
+                  {"region": "s", "url": "http://h/", "redirect_hosts": []}]})");
+  EXPECT_EQ(t.entries()[0].redirect_hosts, (std::vector<std::string>{"results.example.com", "::1"}));
+  EXPECT_TRUE(t.entries()[1].redirect_hosts.empty());
+  EXPECT_TRUE(EndpointTable::parse(R"({"endpoints": [{"region": "r", "url": "http://h/"}]})")
+                  .entries()[0]
+                  .redirect_hosts.empty());
+  expect_error(R"({"endpoints": [{"region": "r", "url": "http://h/", "redirect_hosts": "x"}]})",
+               {"endpoints[0].redirect_hosts", "array"});
+  expect_error(R"({"endpoints": [{"region": "r", "url": "http://h/", "redirect_hosts": ["ok", 3]}]})",
+               {"endpoints[0].redirect_hosts[1]", "string"});
+  for (const char* bad : {"https://x", "x:8080", "x/path", ""}) {
+    expect_error(std::string(R"({"endpoints": [{"region": "r", "url": "http://h/", "redirect_hosts": [")") + bad +
+                     R"("]}]})",
+                 {"endpoints[0].redirect_hosts[0]", "bare host name"});
+  }
+}
+
 TEST_F(EndpointTableTest, UnsetApiKeyVariableIsAnErrorNamingTheVariable) {
   expect_error(R"({"endpoints": [{"region": "r", "url": "http://h/", "api_key_env": "BEACON_TEST_UNSET_VAR"}]})",
                {"endpoints[0].api_key_env", "BEACON_TEST_UNSET_VAR", "not set"});

@@ -26,6 +26,20 @@ bool is_same_or_subdomain(const std::string& host, const std::string& original) 
                               host[host.size() - original.size() - 1] == '.');
 }
 
+bool same_origin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
+
+std::string origin_text(const Url& u) { return u.scheme + "://" + host_port(u); }
+
+// Where a redirect may lead (a compromised or misconfigured endpoint must
+// not make workers fetch internal URLs and store the body): the endpoint's
+// own origin, or a host the endpoint file lists in redirect_hosts, and
+// never from https down to http.
+bool redirect_allowed(const Url& endpoint, const Url& next, const std::vector<std::string>& allowed_hosts) {
+  if (same_origin(endpoint, next)) return true;
+  if (endpoint.tls() && !next.tls()) return false;
+  return std::find(allowed_hosts.begin(), allowed_hosts.end(), next.host) != allowed_hosts.end();
+}
+
 bool is_reset_like(const error_code& ec) {
   return ec == net::error::connection_reset || ec == net::error::broken_pipe || ec == net::error::eof ||
          ec == net::error::connection_aborted || ec == net::ssl::error::stream_truncated ||
@@ -79,12 +93,11 @@ struct HttpCall {
   }
 };
 
-// What happened on one connection: a response or an error, and whether the
-// server had sent anything (a reused connection that failed before any byte
-// is retried once on a fresh one).
+// What happened on one connection: a response or an error, and how far the
+// request got (see send_once for what may be sent again).
 struct HttpExchange {
   error_code ec;
-  bool got_bytes = false;
+  std::size_t bytes_written = 0;  // of the request; 0: the server cannot have seen it
   HttpResponse response;
   bool reusable = false;
 };
@@ -157,6 +170,7 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, HttpOptions opt,
 
 net::awaitable<HttpResult> HttpClient::follow(HttpRequest req, const HttpOptions& opt,
                                               const CallPtr& call) {
+  const Url endpoint = req.url;
   const std::string original_host = req.url.host;
   for (int hop = 0;; ++hop) {
     HttpResult result = co_await send_once(req, opt, call);
@@ -174,6 +188,12 @@ net::awaitable<HttpResult> HttpClient::follow(HttpRequest req, const HttpOptions
       next = resolve_reference(req.url, location->second);
     } catch (const BadInput& e) {
       co_return HttpError{"protocol", std::string("cannot follow redirect: ") + e.what()};
+    }
+    if (!redirect_allowed(endpoint, next, opt.redirect_hosts)) {
+      co_return HttpError{"redirect_refused", "refused to follow " + std::to_string(status) + " from " +
+                                                  req.url.redacted() + " to " + next.redacted() +
+                                                  ": not the endpoint's origin (" + origin_text(endpoint) +
+                                                  ") and not in its redirect_hosts"};
     }
     if (status == 303 && req.method != "HEAD") {
       req.method = "GET";
@@ -210,9 +230,14 @@ net::awaitable<HttpResult> HttpClient::send_once(const HttpRequest& req, const H
     }
     conn->close();
     if (!call->stopped.empty()) co_return call->stopped_error(req.url);
-    // The server closed an idle keep-alive connection just as we reused it:
-    // it never saw the request, so one fresh connection is safe to try.
-    if (reused && !ex.got_bytes && is_reset_like(ex.ec)) continue;
+    // A request is sent again without counting as an attempt only when the
+    // failure proves the server never received it: a reused keep-alive
+    // connection the server had closed (reset or EOF) before one byte of the
+    // request could be written. Once a byte went out, the server may have
+    // read the whole POST and started a paid inference before it dropped the
+    // connection, even with no response byte back; that failure goes to the
+    // caller as an attempt (kind reset), subject to its retry policy.
+    if (reused && ex.bytes_written == 0 && is_reset_like(ex.ec)) continue;
     co_return exchange_error(ex.ec, opt);
   }
   co_return HttpError{"reset", "connection lost twice"};  // not reached: round 1 never continues
@@ -296,13 +321,12 @@ net::awaitable<HttpExchange> HttpClient::exchange(const std::shared_ptr<Connecti
   r.prepare_payload();
 
   StopHook hook(*call, [conn] { conn->close(); });
-  ex.ec = co_await conn->write(r);
+  ex.ec = co_await conn->write(r, ex.bytes_written);
   if (ex.ec) co_return ex;
 
   Connection::Parser parser;
   parser.header_limit(kHeaderLimit);
   ex.ec = co_await conn->read(parser, opt.max_response_bytes);
-  ex.got_bytes = parser.got_some();
   if (ex.ec) co_return ex;
 
   auto& msg = parser.get();

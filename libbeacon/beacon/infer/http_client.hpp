@@ -6,15 +6,22 @@
 //  * http and https; TLS always verifies the certificate chain and the host
 //    name (tls.hpp), sends SNI, trusts the system store or a given ca_file.
 //  * Keep-alive: connections go back to a per host:port:trust idle pool and
-//    are reused. A reused connection that turns out to be closed by the server
-//    before any response byte arrived is replaced once by a fresh one.
+//    are reused (one the server closed while idle is dropped when taken). A
+//    request is sent again on a fresh connection, within the same call, only
+//    when the failure proves the server never received it: a reused
+//    connection that failed before one byte of the request was written. Any
+//    later failure (the server may have read the POST and started a paid
+//    inference) is returned as an error, which the caller counts as an attempt.
 //  * Timeouts: connect_timeout covers resolve + TCP connect + TLS handshake;
 //    total_timeout covers the whole request, redirects included.
 //  * The body is read up to max_response_bytes; more is error "oversized".
 //  * Redirects: 303 is followed with GET (no body), 307/308 with the same
-//    method and body, at most max_redirects hops, to any host (Modal answers a
-//    request running past 150 s with 303 to a result URL that blocks until
-//    done). The Authorization header is kept only while the target stays on
+//    method and body, at most max_redirects hops (Modal answers a request
+//    running past 150 s with 303 to a result URL that blocks until done).
+//    Only to the original URL's origin (scheme, host, port) or to a host in
+//    HttpOptions::redirect_hosts (never https → http): a redirect elsewhere
+//    ends the request with kind "redirect_refused" and nothing is fetched
+//    there. The Authorization header is kept only while the target stays on
 //    the original host or a subdomain of it, and never on an https → http
 //    downgrade (as curl and Go do).
 //  * Other 3xx and every 4xx/5xx are returned as responses; deciding what
@@ -30,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <beacon/infer/asio.hpp>
 #include <beacon/infer/cancellation.hpp>
@@ -63,6 +71,9 @@ struct HttpOptions {
   std::size_t max_response_bytes = 4 * 1024 * 1024;
   std::string ca_file;  // empty: the system CA store
   int max_redirects = 5;
+  // Hosts (lower case, IPv6 without brackets) redirects may lead to besides
+  // the original URL's origin: the endpoint file's redirect_hosts.
+  std::vector<std::string> redirect_hosts;
   std::size_t max_idle_connections = 64;  // per host:port:trust
 };
 
@@ -80,6 +91,7 @@ struct HttpError {
   // reset:   connection closed or reset before the response was complete.
   // oversized: body (or headers) larger than allowed.
   // protocol: not HTTP, bad redirect, too many redirects.
+  // redirect_refused: a redirect to another origin not in redirect_hosts.
   // aborted: cancelled through the Cancellation passed in.
   std::string kind;
   std::string message;

@@ -286,16 +286,25 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     opt.max_response_bytes = cfg.max_response_bytes;
     opt.ca_file = cfg.ca_file;
     opt.max_idle_connections = static_cast<std::size_t>(cfg.max_in_flight);
+    opt.redirect_hosts = cfg.redirect_hosts;
     out.receipt.endpoint = wire.url.redacted();
     const BackoffPolicy policy{cfg.backoff_initial_ms, cfg.backoff_max_ms};
 
-    for (int attempt = 1;; ++attempt) {
+    // `sent` counts requests (executions.attempts); `charged` counts the
+    // failures that use up max_attempts. A failed circuit probe is charged
+    // to the circuit, never to the execution (SPEC decisions: an outage of
+    // any length fails nothing): an open circuit only ever lets probes out,
+    // so however long the endpoint stays away, the attempts an execution
+    // spends are the ones it sent while the circuit was closed.
+    int charged = 0;
+    for (int sent = 1;; ++sent) {
       const Permit permit = co_await acquire(ep, job);
       if (permit == Permit::denied) {
         out.aborted = true;
         co_return;
       }
-      out.attempts = attempt;
+      const int attempt = sent;
+      out.attempts = sent;
       ++in_flight_total;
       update_stats(ep, [](EndpointStats& s) { ++s.requests; });
       const auto t0 = Clock::now();
@@ -311,7 +320,16 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
         out.aborted = true;
         co_return;
       }
-      const bool will_retry = r.verdict == Verdict::retry && attempt < cfg.max_attempts;
+      const bool probe = permit == Permit::probe;
+      if (r.verdict == Verdict::retry && !probe) ++charged;
+      const bool will_retry = r.verdict == Verdict::retry && (probe || charged < cfg.max_attempts);
+      if (probe && r.verdict == Verdict::retry) {
+        // The failed probe goes behind the requests that waited with it, so
+        // the next probe is another one: a request that fails on its own
+        // (a prompt the server chokes on) cannot hold the circuit open for
+        // the rest of the queue. Outside outages it is charged as usual.
+        job.seq = next_seq++;
+      }
       update_stats(ep, [&](EndpointStats& s) {
         if (r.http_status != 0) {
           ++s.responses_by_status[r.http_status];
@@ -341,8 +359,9 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
         co_return;
       }
       const auto delay = backoff_delay(attempt, policy, r.retry_after, random01());
-      spdlog::debug("inference attempt {}/{} to {} failed ({}: {}); retrying in {} ms", attempt, cfg.max_attempts,
-                    ep.label, r.error.kind, r.error.message, delay.count());
+      spdlog::debug("inference request {} to {} failed ({}: {}; {} of {} attempts used{}); retrying in {} ms", attempt,
+                    ep.label, r.error.kind, r.error.message, charged, cfg.max_attempts,
+                    probe ? ", a circuit probe: not charged" : "", delay.count());
       if (!co_await sleep(ep, job, delay)) {
         out.aborted = true;
         co_return;

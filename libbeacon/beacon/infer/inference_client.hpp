@@ -13,6 +13,10 @@
 //    wait in order of submission (a retry keeps its original place).
 //  * While the endpoint's circuit is open nothing is sent: waiting requests
 //    neither fail nor use up attempts; one probe goes out after circuit_open_s.
+//    A probe that fails uses up no attempt either (the failure is the
+//    circuit's) and goes to the back of the queue, so an outage of any length
+//    fails nothing and one request that always fails cannot be the probe
+//    forever. `attempts` in the outcome still counts every request sent.
 //  * abort_all() (shutdown) ends everything pending with aborted = true: the
 //    caller requeues those messages and never marks them failed.
 //
@@ -47,7 +51,7 @@ struct InferenceOutcome {
   Output output;                   // when ok
   Receipt receipt;                 // when ok; also endpoint/http_status of the last attempt on failure
   std::optional<ErrorInfo> error;  // when !ok
-  int attempts = 0;                // requests actually sent
+  int attempts = 0;                // requests actually sent (circuit probes included)
   bool aborted = false;            // shutdown: requeue, never mark failed
   bool cancelled = false;          // cancel_queued() ended it before it reached the wire: never a failure
 };

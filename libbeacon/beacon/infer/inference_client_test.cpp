@@ -303,18 +303,82 @@ TEST_F(InferenceClientTest, CircuitOpensRequestsWaitThenSucceed) {
   auto& b = outcomes[0].attempts == 1 ? outcomes[0] : outcomes[1];
   EXPECT_TRUE(a.ok) << kind_of(a);
   EXPECT_TRUE(b.ok) << kind_of(b);
-  EXPECT_EQ(a.attempts, 4);  // two failures, a failed probe, a successful probe
+  EXPECT_EQ(a.attempts, 4);  // two failures, a failed probe, then a request once B's probe closed the circuit
   EXPECT_EQ(b.attempts, 1);  // waiting used up no attempts
   auto got = server.received();
   ASSERT_EQ(got.size(), 5u);
   // Nothing was sent while the circuit was open.
   EXPECT_GE(got[2].at - got[1].at, 280ms);
   EXPECT_GE(got[3].at - got[2].at, 280ms);
-  EXPECT_NE(got[4].body.find("\"B\""), std::string::npos);
+  // A's failed probe sent it behind B: B is the next probe, A follows.
+  EXPECT_NE(got[3].body.find("\"B\""), std::string::npos);
+  EXPECT_NE(got[4].body.find("\"A\""), std::string::npos);
   auto s = stats();
   EXPECT_EQ(s.circuit_opened, 2u);
   EXPECT_EQ(s.circuit, CircuitState::closed);
   EXPECT_TRUE(testing::run_until(ioc, [&] { return events == 5; }));
+}
+
+// Issue 8 item 5: an outage far longer than max_attempts x circuit_open_s.
+// Only the failure sent while the circuit was closed is charged; the probes
+// that follow are the circuit's, so the request waits out the outage
+// however many probes fail, and completes when the endpoint answers.
+TEST_F(InferenceClientTest, FailedProbesSpendNoAttemptsSoALongOutageFailsNothing) {
+  constexpr int kDownFor = 12;  // requests answered 503 before the endpoint is back
+  std::atomic<int> n{0};
+  TestServer server([&](const auto&) {
+    return ++n <= kDownFor ? Reply::with(503, "down") : Reply::ok(testing::openai_body("back"));
+  });
+  make_client(endpoint_file(server.url("/v1"),
+                            R"(, "circuit_failure_threshold": 1, "circuit_open_s": 0.02, "max_attempts": 2)"));
+  auto o = run_one();
+  ASSERT_TRUE(o.ok) << "an outage of " << kDownFor << " failed requests with max_attempts 2 failed the request: "
+                    << kind_of(o) << " " << (o.error ? o.error->message : "");
+  EXPECT_EQ(o.attempts, kDownFor + 1) << "attempts counts every request sent, probes included";
+  EXPECT_EQ(server.requests(), kDownFor + 1);
+  auto s = stats();
+  EXPECT_EQ(s.circuit, CircuitState::closed);
+  EXPECT_EQ(s.circuit_opened, static_cast<std::uint64_t>(kDownFor));  // the first failure, then each failed probe
+  EXPECT_EQ(s.failed, 0u);
+}
+
+// The budget still holds outside outages: failures sent while the circuit
+// is closed use up attempts (threshold above max_attempts: it never opens).
+TEST_F(InferenceClientTest, FailuresWhileTheCircuitIsClosedStillUseUpAttempts) {
+  TestServer server([](const auto&) { return Reply::with(503, "busy"); });
+  make_client(endpoint_file(server.url("/v1"), R"(, "circuit_failure_threshold": 10, "max_attempts": 3)"));
+  auto o = run_one();
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(kind_of(o), "http");
+  EXPECT_EQ(o.attempts, 3);
+  EXPECT_EQ(server.requests(), 3);
+}
+
+// A request the server always fails must not be the probe forever: its
+// failed probe sends it behind the others, the next probe (another request)
+// closes the circuit, and the failing request then spends its attempts
+// while the circuit is closed and fails on its own.
+TEST_F(InferenceClientTest, ARequestThatAlwaysFailsDoesNotHoldTheCircuitOpenForTheOthers) {
+  TestServer server([](const testing::ReceivedRequest& r) {
+    return r.body.find("\"poison\"") != std::string::npos ? Reply::with(503, "chokes on it")
+                                                          : Reply::ok(testing::openai_body("fine"));
+  });
+  make_client(endpoint_file(server.url("/v1"), R"(, "circuit_failure_threshold": 2, "circuit_open_s": 0.05,)"
+                                               R"( "max_attempts": 3, "max_in_flight": 1)"));
+  submit(request("poison"));
+  ASSERT_TRUE(testing::run_until(ioc, [&] { return stats().circuit == CircuitState::open; }));
+  for (int i = 0; i < 3; ++i) submit(request("fine " + std::to_string(i)));
+  ASSERT_TRUE(wait_for(4)) << "requests starved behind a request that always fails";
+  int ok = 0;
+  for (const auto& o : outcomes) {
+    if (o.ok) {
+      ++ok;
+      continue;
+    }
+    EXPECT_EQ(kind_of(o), "http");
+    EXPECT_GE(o.attempts, 3);
+  }
+  EXPECT_EQ(ok, 3);
 }
 
 TEST_F(InferenceClientTest, AbortAllEndsInFlightQueuedAndLaterRequests) {
@@ -355,7 +419,8 @@ TEST_F(InferenceClientTest, ModalStyleBeaconEndpointWith303ToAResultUrl) {
   });
   const std::string result_url = results.url("/result?call=fc-1", "localhost");
   TestServer front([&](const auto&) { return Reply::with(303).header("Location", result_url); });
-  make_client(endpoint_file(front.url("/generate"), R"(, "protocol": "beacon")"));
+  // The result URL is another origin: the endpoint file must allow its host.
+  make_client(endpoint_file(front.url("/generate"), R"(, "protocol": "beacon", "redirect_hosts": ["localhost"])"));
   auto o = run_one();
   ASSERT_TRUE(o.ok) << kind_of(o) << ": " << (o.error ? o.error->message : "");
   EXPECT_EQ(o.output.text, "Paris.");

@@ -52,16 +52,19 @@ net::awaitable<void> TestServer::accept_loop() {
 }
 
 net::awaitable<void> TestServer::session(tcp::socket socket, int connection) {
+  error_code ec;
   if (!tls_) {
     beast::tcp_stream stream(std::move(socket));
     co_await serve(stream, connection);
+    stream.socket().close(ec);
+    ++closed_;
     co_return;
   }
   beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls_);
-  error_code ec;
   co_await stream.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
-  if (ec) co_return;  // e.g. the client rejected our certificate
-  co_await serve(stream, connection);
+  if (!ec) co_await serve(stream, connection);  // ec: e.g. the client rejected our certificate
+  beast::get_lowest_layer(stream).socket().close(ec);
+  ++closed_;
 }
 
 template <typename Stream>

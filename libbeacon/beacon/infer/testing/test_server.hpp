@@ -68,6 +68,9 @@ struct Reply {
     r.raw = std::move(bytes);
     return r;
   }
+  // Reads the request, then closes the connection without a byte of answer
+  // (a server that crashed after taking the request).
+  static Reply hang_up() { return raw_bytes(""); }
 };
 
 class TestServer {
@@ -87,6 +90,8 @@ class TestServer {
   int connections() const { return connections_; }
   int requests() const { return requests_; }
   int max_concurrent() const { return max_concurrent_; }
+  // Connections this server has closed (its end of the socket is gone).
+  int closed_connections() const { return closed_; }
   std::vector<ReceivedRequest> received() const;
   void set_handler(Handler handler);
 
@@ -110,6 +115,7 @@ class TestServer {
   std::atomic<int> requests_{0};
   std::atomic<int> open_{0};
   std::atomic<int> max_concurrent_{0};
+  std::atomic<int> closed_{0};
 };
 
 // Runs `ioc` in short slices on the calling thread until `done()` holds or
