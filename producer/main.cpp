@@ -41,6 +41,8 @@ environment:
   BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
   BEACON_QUEUE_TYPE     quorum (default) or classic, as the workers use
   BEACON_AMQP_HEARTBEAT_S  AMQP heartbeat in seconds while submit publishes (default 30)
+  BEACON_SUBMIT_CONFIRM_TIMEOUT_S  how long submit waits for confirms, or for a broker that blocked
+                        publishing (memory or disk alarm), before exit 4 (default 60)
   BEACON_MIGRATIONS_DIR where migrate finds the .sql files (default: found next to the binary or source)
 Run `beacon-producer COMMAND --help` for a command's options.
 )";

@@ -10,7 +10,7 @@
 namespace beacon::sim {
 namespace {
 
-constexpr std::array<std::pair<Mode, std::string_view>, 11> kNames = {{
+constexpr std::array<std::pair<Mode, std::string_view>, 12> kNames = {{
     {Mode::normal, "normal"},
     {Mode::fail503, "fail503"},
     {Mode::burst503, "burst503"},
@@ -19,6 +19,7 @@ constexpr std::array<std::pair<Mode, std::string_view>, 11> kNames = {{
     {Mode::malformed, "malformed"},
     {Mode::reset, "reset"},
     {Mode::oversized, "oversized"},
+    {Mode::long_answer, "long_answer"},
     {Mode::redirect, "redirect"},
     {Mode::bad_request, "bad_request"},
     {Mode::down, "down"},

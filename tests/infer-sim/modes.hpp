@@ -23,6 +23,7 @@ enum class Mode {
   malformed,    // 200 whose body is not valid JSON
   reset,        // headers and part of the body, then the connection is closed
   oversized,    // 200 with a valid 20 MiB body
+  long_answer,  // 200 with a valid answer of 1.5 MiB of text (within beacon's bound)
   redirect,     // 303 to /result/<id>, which answers the result
   bad_request,  // 400 with an error JSON
   down,         // connection closed without any answer

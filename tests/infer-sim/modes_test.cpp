@@ -7,7 +7,7 @@ namespace beacon::sim {
 namespace {
 
 TEST(Modes, ParsesEveryName) {
-  for (const char* name : {"normal", "fail503", "burst503", "rate429", "slow", "malformed", "reset", "oversized",
+  for (const char* name : {"normal", "fail503", "burst503", "rate429", "slow", "malformed", "reset", "oversized", "long_answer",
                            "redirect", "bad_request", "down"}) {
     auto m = mode_from_string(name);
     ASSERT_TRUE(m) << name;

@@ -328,6 +328,14 @@ Outcome SimApp::inference(const Request& req, bool beacon_protocol, bool tls) {
                                    answer_body(beacon_protocol, id, big, std::string(kOversized, 'x'), out.delay));
       return out;
     }
+    case Mode::long_answer: {
+      Parsed big = p;
+      big.max_tokens = 0;
+      out.response = json_response(http::status::ok, v,
+                                   answer_body(beacon_protocol, id, big, std::string(kLongAnswer, 'l'), out.delay));
+      out.completes = p.key;
+      return out;
+    }
     case Mode::redirect: {
       remember(id, body);
       out.response = json_response(http::status::see_other, v, "");

@@ -52,6 +52,7 @@ class SimApp {
 
   static constexpr std::size_t kMaxBody = 1024 * 1024;           // larger requests get 413
   static constexpr std::size_t kOversized = 20 * 1024 * 1024;    // body size of mode "oversized"
+  static constexpr std::size_t kLongAnswer = 3 * 512 * 1024;     // answer text of mode "long_answer"
 
  private:
   Outcome inference(const Request& req, bool beacon_protocol, bool tls);

@@ -23,7 +23,7 @@ Prints "listening on HOST:PORT" on stdout once ready; runs until SIGTERM/SIGINT 
   --seed S              seed for --fail-rate and jitter draws (default 1)
   --threads N           I/O threads (default 1)
   --mode M              initial failure mode: normal fail503 burst503 rate429 slow
-                        malformed reset oversized redirect bad_request down
+                        malformed reset oversized long_answer redirect bad_request down
   --mode-count N        the mode applies to the next N requests, then "normal" (0: until changed)
   --retry-after-s R     Retry-After of mode rate429 (default 1)
   --delay-ms D          delay of mode slow (default 30000)

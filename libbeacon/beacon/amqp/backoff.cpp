@@ -1,5 +1,7 @@
 #include <beacon/amqp/backoff.hpp>
 
+#include <beacon/core/backoff.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -29,21 +31,14 @@ Backoff::Backoff(BackoffOptions options, Uniform uniform)
 }
 
 std::chrono::milliseconds Backoff::ceiling() const {
-  // Computed in double and clamped before converting, so a long outage
-  // (many attempts) cannot overflow the integer count.
-  const double grown = static_cast<double>(options_.initial.count()) *
-                       std::pow(options_.multiplier, attempts_);
-  const double capped = std::min(grown, static_cast<double>(options_.max.count()));
-  return std::chrono::milliseconds(static_cast<std::int64_t>(capped));
+  return backoff_ceiling(attempts_, BackoffShape{options_.initial, options_.max, options_.multiplier});
 }
 
 std::chrono::milliseconds Backoff::next() {
-  const auto cap = ceiling();
-  // Clamp the injected draw: a misbehaving source must not exceed the cap.
-  const double u = std::clamp(uniform_(), 0.0, 1.0);
+  const auto delay =
+      full_jitter_delay(attempts_, BackoffShape{options_.initial, options_.max, options_.multiplier}, uniform_());
   ++attempts_;
-  const auto delay = static_cast<std::int64_t>(u * static_cast<double>(cap.count()));
-  return std::chrono::milliseconds(std::min<std::int64_t>(delay, cap.count()));
+  return delay;
 }
 
 void Backoff::reset() { attempts_ = 0; }

@@ -1,8 +1,6 @@
 #pragma once
-// Capped exponential backoff with full jitter, for reconnect loops:
-//   ceiling(n) = min(max, initial * multiplier^n);  delay = uniform[0, ceiling(n)]
-// Full jitter spreads a fleet of workers that lost the broker at the same
-// moment, so they do not all knock again in lock-step.
+// The reconnect loops' backoff: the state (attempts so far, the random
+// source) around beacon's one backoff formula (core/backoff.hpp).
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -12,6 +12,7 @@
 
 #include <beacon/core/errors.hpp>
 #include <beacon/core/json.hpp>
+#include <beacon/core/messages.hpp>
 
 namespace beacon::infer {
 
@@ -116,6 +117,10 @@ void apply(const json::Value& obj, EndpointConfig& cfg, const std::string& where
       cfg.redirect_hosts = get_hosts(v, where, name);
     } else if (name == "max_response_bytes") {
       cfg.max_response_bytes = get_positive_int<std::size_t>(v, where, name);
+      // One bound end to end (messages.hpp): the writer stores every event
+      // built from a body up to kMaxResponseBytes, and nothing larger.
+      if (cfg.max_response_bytes > kMaxResponseBytes)
+        fail(where, name, "at most " + std::to_string(kMaxResponseBytes) + " (the bound the progress-writer stores)");
     } else {
       fail(where, name, "unknown field");
     }

@@ -38,7 +38,7 @@ struct EndpointConfig {
   int backoff_max_ms = 30000;      // also caps a server's Retry-After (see retry.hpp)
   int circuit_failure_threshold = 5;
   double circuit_open_s = 10;
-  std::size_t max_response_bytes = 4 * 1024 * 1024;
+  std::size_t max_response_bytes = 4 * 1024 * 1024;  // at most kMaxResponseBytes (messages.hpp)
   // Hosts a redirect may lead to besides the URL's own origin (lower case,
   // IPv6 without brackets). Empty: same origin only.
   std::vector<std::string> redirect_hosts;

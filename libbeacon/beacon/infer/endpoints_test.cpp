@@ -103,6 +103,9 @@ TEST_F(EndpointTableTest, ClearErrors) {
   expect_error(R"({"endpoints": [{"region": "r"}]})", {"endpoints[0].url", "missing"});
   expect_error(R"({"endpoints": [{"region": "r", "url": "http://h/", "max_in_flight": 0}]})",
                {"endpoints[0].max_in_flight", "> 0"});
+  // More than the progress-writer stores would be paid for and then lost.
+  expect_error(R"({"endpoints": [{"region": "r", "url": "http://h/", "max_response_bytes": 4194305}]})",
+               {"endpoints[0].max_response_bytes", "at most 4194304"});
   expect_error(R"({"endpoints": [{"region": "r", "url": "http://h/", "timeout_s": -1}]})",
                {"endpoints[0].timeout_s", "> 0"});
   expect_error(R"({"endpoints": [{"region": "r", "url": "http://h/", "max_attempts": 1.5}]})",

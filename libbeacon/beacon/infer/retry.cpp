@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <beacon/core/backoff.hpp>
+
 namespace beacon::infer {
 
 Verdict classify_http_status(int status) {
@@ -107,14 +109,11 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 
 std::chrono::milliseconds backoff_delay(int retry, const BackoffPolicy& policy,
                                         std::optional<std::chrono::milliseconds> retry_after, double uniform01) {
-  const double initial = std::max(1, policy.initial_ms);
-  const double max = std::max<double>(initial, policy.max_ms);
-  // 2^(retry-1) stops growing long before it could overflow a double.
-  const double cap = std::min(max, initial * std::exp2(std::clamp(retry - 1, 0, 60)));
-  const double u = std::clamp(uniform01, 0.0, 1.0);
-  double delay = initial + u * (cap - initial);
-  if (retry_after) delay = std::max(delay, static_cast<double>(retry_after->count()));
-  return std::chrono::milliseconds(static_cast<long long>(std::min(delay, max)));
+  const std::chrono::milliseconds initial(std::max(1, policy.initial_ms));
+  const auto max = std::max(initial, std::chrono::milliseconds(policy.max_ms));
+  auto delay = full_jitter_delay(retry - 1, BackoffShape{initial, max, 2.0}, uniform01);
+  if (retry_after) delay = std::max(delay, *retry_after);
+  return std::min(delay, max);
 }
 
 }  // namespace beacon::infer

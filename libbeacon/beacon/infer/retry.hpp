@@ -32,8 +32,8 @@ struct BackoffPolicy {
 };
 
 // Delay before retry number `retry` (1 = the wait after the first failed attempt).
-// Exponential with full jitter: uniform in [initial, min(max, initial * 2^(retry-1))],
-// `uniform01` being a draw from [0, 1). A server's Retry-After is honoured as a
+// beacon's one backoff formula (core/backoff.hpp), full jitter: uniform in
+// [0, min(max, initial * 2^(retry-1))], `uniform01` being a draw from [0, 1). A server's Retry-After is honoured as a
 // lower bound, and the result is capped at max_ms in every case: a server asking
 // for an hour must not park a worker's slot that long (it retries, is told to
 // wait again, and the message still never fails while attempts remain).

@@ -44,17 +44,18 @@ TEST(Retry, RetryAfterHttpDate) {
 
 TEST(Retry, BackoffGrowsExponentiallyWithinBounds) {
   const BackoffPolicy p{500, 30000};
-  EXPECT_EQ(backoff_delay(1, p, std::nullopt, 0.0), milliseconds(500));
-  EXPECT_EQ(backoff_delay(1, p, std::nullopt, 0.99), milliseconds(500));  // first cap is the initial delay
+  // Full jitter under the ceiling min(max, initial * 2^(retry-1)) (core/backoff.hpp).
+  EXPECT_EQ(backoff_delay(1, p, std::nullopt, 0.0), milliseconds(0));
+  EXPECT_EQ(backoff_delay(1, p, std::nullopt, 0.99), milliseconds(495));  // first ceiling is the initial delay
   EXPECT_EQ(backoff_delay(2, p, std::nullopt, 0.999999), milliseconds(999));
-  EXPECT_EQ(backoff_delay(3, p, std::nullopt, 0.5), milliseconds(1250));  // 500 + 0.5 * (2000 - 500)
+  EXPECT_EQ(backoff_delay(3, p, std::nullopt, 0.5), milliseconds(1000));  // 0.5 * 2000
   EXPECT_EQ(backoff_delay(20, p, std::nullopt, 0.999999), milliseconds(29999));
   EXPECT_EQ(backoff_delay(1000, p, std::nullopt, 1.0), milliseconds(30000));
   for (int retry = 1; retry < 40; ++retry) {
     for (double u : {0.0, 0.3, 0.7, 0.9999}) {
       auto d = backoff_delay(retry, p, std::nullopt, u);
-      EXPECT_GE(d, milliseconds(500));
-      EXPECT_LE(d, milliseconds(30000));
+      EXPECT_GE(d, milliseconds(0));
+      EXPECT_LE(d, std::min(milliseconds(30000), milliseconds(500) * (1LL << std::min(retry - 1, 30))));
     }
   }
 }
@@ -64,7 +65,7 @@ TEST(Retry, BackoffHonoursRetryAfterUpToTheMax) {
   EXPECT_EQ(backoff_delay(1, p, milliseconds(1000), 0.0), milliseconds(1000));   // lower bound
   EXPECT_EQ(backoff_delay(6, p, milliseconds(1000), 0.99), backoff_delay(6, p, std::nullopt, 0.99));  // already longer
   EXPECT_EQ(backoff_delay(1, p, seconds(3600), 0.0), milliseconds(30000));       // capped
-  EXPECT_EQ(backoff_delay(1, p, milliseconds(0), 0.0), milliseconds(500));
+  EXPECT_EQ(backoff_delay(1, p, milliseconds(0), 0.0), milliseconds(0));
 }
 
 }  // namespace
