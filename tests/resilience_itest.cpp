@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include <beacon/amqp/tcp_gate.hpp>
+#include "tcp_gate.hpp"
 #include <beacon/amqp/topology.hpp>
 #include <beacon/core/messages.hpp>
 
@@ -27,16 +27,17 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // Waits until the metric satisfies `ok`; the failure message names it and its last value.
 ::testing::AssertionResult metric_reaches(int port, const std::string& metric, const std::function<bool(double)>& ok,
                                           std::chrono::milliseconds timeout) {
-  double last = -1;
+  std::optional<double> last;
   if (eventually(
           [&] {
-            last = scrape(port, metric);
-            return last >= 0 && ok(last);
+            last = try_scrape(port, metric);
+            return last && ok(*last);
           },
           timeout, 100ms))
     return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << metric << " on port " << port << " did not reach the expected value within "
-                                       << timeout.count() << " ms (last " << last << ")";
+                                       << timeout.count() << " ms (last "
+                                       << (last ? std::to_string(*last) : std::string("absent or no answer")) << ")";
 }
 
 }  // namespace
@@ -270,14 +271,39 @@ TEST(Resilience, DatabaseRestartMidJob) {
   EXPECT_TRUE(dead.empty()) << "an outage is not bad input: " << dead.size() << " events dead-lettered";
 }
 
-// Invariant 7 (SIGTERM): the worker stops taking messages, finishes what it
-// holds and exits 0; nothing is paid twice.
+// The writer has committed and acked every event it received, and nothing
+// waits in beacon.results: what Postgres shows now is final for the events
+// published so far (the parts that publish must be stopped or idle).
+::testing::AssertionResult writer_caught_up(int writer_port, double at_least, std::chrono::milliseconds timeout) {
+  std::optional<double> consumed, acked;
+  long depth = -1;
+  if (eventually(
+          [&] {
+            consumed = try_scrape(writer_port, "beacon_writer_events_consumed_total");
+            acked = try_scrape(writer_port, "beacon_writer_events_acked_total");
+            depth = queue_depth(std::string(amqp::kResultsQueue));
+            return consumed && acked && *consumed >= at_least && *acked == *consumed && depth == 0;
+          },
+          timeout, 100ms))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the writer did not catch up within " << timeout.count()
+                                       << " ms: consumed " << consumed.value_or(-1) << " (wanted >= " << at_least
+                                       << "), acked " << acked.value_or(-1) << ", beacon.results holds " << depth;
+}
+
+// Invariant 7 (SIGTERM): the worker stops taking messages, finishes exactly
+// what it has in flight and exits 0; the rest stays queued, untouched, and
+// nothing is paid twice. A worker that kept consuming after SIGTERM would run
+// more than its 4 (the endpoint counts requests, Postgres counts rows, the
+// broker counts what is still queued).
 TEST(Resilience, WorkerSigtermFinishesInFlightAndExitsZero) {
   Fleet f("res-sigterm");
   f.start_sim({"--latency-ms", "2000"});
   auto region = "rst-" + unique_suffix();
   f.write_endpoints({region});
-  f.start_writer();
+  auto& writer = f.start_writer({"--metrics-addr", "127.0.0.1:0"});
+  int wport = logged_metrics_port(writer);
+  ASSERT_NE(wport, 0) << writer.output();
   auto& worker = f.start_worker(region, {"--concurrency", "4", "--metrics-addr", "127.0.0.1:0"});
   int port = logged_metrics_port(worker);
   ASSERT_NE(port, 0) << worker.output();
@@ -294,8 +320,15 @@ TEST(Resilience, WorkerSigtermFinishesInFlightAndExitsZero) {
   EXPECT_EQ(*rc, 0) << worker.output();
   double took = seconds_since(t0);
   EXPECT_LT(took, 10) << "in-flight requests take 2 s; the drain must not wait for more";
-  ASSERT_TRUE(eventually([&] { return f.executions(job).completed >= 4; }, 30s))
-      << "the 4 in-flight executions were finished, not requeued\n" << f.logs_tail();
+  // started + completed of the 4 drained executions, all committed.
+  ASSERT_TRUE(writer_caught_up(wport, 8, 30s)) << f.logs_tail();
+  auto drained = f.executions(job);
+  EXPECT_EQ(drained.completed, 4) << "exactly the 4 in-flight executions finished\n" << f.logs_tail();
+  EXPECT_EQ(drained.pending, 8) << "the other 8 were never started";
+  EXPECT_EQ(drained.running + drained.failed + drained.cancelled, 0);
+  EXPECT_EQ(sim_stat(f, "requests"), 4) << "the draining worker sent no request after SIGTERM";
+  ASSERT_TRUE(eventually([&] { return queue_depth(amqp::exec_queue(region)) == 8; }, 10s))
+      << "the 8 not started are back in the queue (depth " << queue_depth(amqp::exec_queue(region)) << ")";
 
   f.start_worker(region, {"--concurrency", "4"});
   ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
@@ -311,7 +344,9 @@ TEST(Resilience, WorkerSigintAfterDrainTimeoutRequeuesAndExitsZero) {
   f.start_sim({"--latency-ms", "100"});
   auto region = "rsi-" + unique_suffix();
   f.write_endpoints({region});
-  f.start_writer();
+  auto& writer = f.start_writer({"--metrics-addr", "127.0.0.1:0"});
+  int wport = logged_metrics_port(writer);
+  ASSERT_NE(wport, 0) << writer.output();
   // The next 4 requests take a minute.
   auto port_of = [](const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); };
   ASSERT_NE(Fleet::http_post("127.0.0.1", port_of(f.sim_url()), "/admin/mode",
@@ -334,7 +369,13 @@ TEST(Resilience, WorkerSigintAfterDrainTimeoutRequeuesAndExitsZero) {
   double took = seconds_since(t0);
   EXPECT_LT(took, 1 + 10) << "bound: --drain-timeout-s + 10 s";
   EXPECT_NE(worker.output().find("drain timeout: requeueing"), std::string::npos) << worker.output();
+  // Whatever the worker published before it exited (the 4 started events, and
+  // a failed one if it wrongly gave up) is committed before the rows are read.
+  ASSERT_TRUE(writer_caught_up(wport, 4, 30s)) << f.logs_tail();
   EXPECT_EQ(f.executions(job).failed, 0) << "an aborted request never fails its execution";
+  EXPECT_EQ(f.executions(job).completed, 0) << "the aborted requests did not complete";
+  ASSERT_TRUE(eventually([&] { return queue_depth(amqp::exec_queue(region)) == 8; }, 10s))
+      << "all 8 are queued again (depth " << queue_depth(amqp::exec_queue(region)) << ")";
 
   f.start_worker(region, {"--concurrency", "4"});
   ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
