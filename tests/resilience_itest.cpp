@@ -4,13 +4,15 @@
 // and job id, and prints what it measured.
 #include <csignal>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include "tcp_gate.hpp"
 #include <beacon/amqp/topology.hpp>
 #include <beacon/core/messages.hpp>
+
+#include "tcp_gate.hpp"
 
 #include "support/faults.hpp"
 #include "support/fleet.hpp"
@@ -503,6 +505,69 @@ TEST(Resilience, ResumeAfterEverythingWasKilled) {
   auto sim_port = std::stoi(f.sim_url().substr(f.sim_url().rfind(':') + 1));
   EXPECT_LE(dups, 8) << "only the requests the killed workers held (2 x 4) may be paid twice\n"
                      << Fleet::http_get("127.0.0.1", sim_port, "/stats");
+}
+
+}  // namespace beacon::test
+
+namespace beacon::test {
+
+// rabbitmqctl's messages_unacknowledged for `queue` (-1 when it cannot tell).
+long unacked(const std::string& queue) {
+  auto ctl = require_env("BEACON_RABBITMQCTL");
+  auto r = run({ctl, "list_queues", "-q", "--no-table-headers", "name", "messages_unacknowledged"}, {}, 30s);
+  std::istringstream in(r.out);
+  std::string name;
+  long n = -1;
+  while (in >> name >> n)
+    if (name == queue) return n;
+  return -1;
+}
+
+// Invariant 3 seen directly: a worker acks an execution message only after
+// the broker confirmed its terminal event. The worker's connection is
+// silenced (TCP gate blackhole) while its one inference runs: the answer is
+// paid, the completed event cannot be confirmed, and the broker must still
+// count the message unacked; after the cut it is redelivered, answered from
+// the worker's own outcome, and the job completes with one endpoint call.
+TEST(Resilience, ExecutionStaysUnackedUntilItsResultIsConfirmed) {
+  auto url = require_env("BEACON_AMQP_URL");
+  auto at = url.rfind('@');
+  auto colon = url.rfind(':');
+  ASSERT_TRUE(at != std::string::npos && colon > at) << url;
+  // Worker and writer both go through the gate (the fleet hands its children
+  // the URL it saw when it was made); the writer's silence changes nothing the
+  // test asserts about the worker's ack.
+  amqp::testing::TcpGate gate(url.substr(at + 1, colon - at - 1), std::stoi(url.substr(colon + 1)));
+  ScopedEnv through_gate("BEACON_AMQP_URL", url.substr(0, at + 1) + "127.0.0.1:" + std::to_string(gate.port()));
+  Fleet f("res-ack-confirm");
+  f.start_sim({"--latency-ms", "3000"});
+  auto region = "rac-" + unique_suffix();
+  f.write_endpoints({region});
+  f.start_writer();
+  Process* worker = &f.start_worker(region, {"--concurrency", "1", "--metrics-addr", "127.0.0.1:0"});
+  int port = logged_metrics_port(*worker);
+  ASSERT_NE(port, 0) << worker->output();
+  ASSERT_TRUE(eventually([&] { return is_ready(port); }, 30s)) << worker->output();
+  auto job = "res-ack-confirm-" + unique_suffix();
+  ASSERT_EQ(f.submit(numbered_spec({region}, {"m1"}, 1, job), job).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return try_sim_stat(f, "in_flight") == 1; }, 30s)) << f.logs_tail();
+  gate.blackhole();
+  // The answer is paid; its event is stuck behind the silenced connection.
+  ASSERT_TRUE(eventually([&] { return try_sim_stat(f, "completed") == 1; }, 30s)) << f.logs_tail();
+  const auto queue = amqp::exec_queue(region);
+  // The broker's queue statistics are refreshed every few seconds: wait for them
+  // (the silenced connection could not carry an ack, nor the heartbeats, which
+  // give it 2 x 30 s before the broker drops it).
+  long held = -1;
+  EXPECT_TRUE(eventually([&] { return (held = unacked(queue)) == 1; }, 20s, 500ms))
+      << "the broker shows " << held << " unacked messages: acked before its result event was confirmed";
+  EXPECT_EQ(f.executions(job).completed, 0) << "no result event got through the silenced connection";
+  gate.cut();  // the connection drops: the broker must give the message back
+  ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
+  expect_exact(f, job, 1, 1);
+  EXPECT_GE(scrape(port, "beacon_worker_broker_reconnects_total"), 1);
+  EXPECT_EQ(sim_stat(f, "requests"), 1) << "the redelivery was answered without paying again";
+  EXPECT_TRUE(eventually([&] { return queue_depth(queue) == 0 && unacked(queue) == 0; }, 30s)) << "acked at last";
 }
 
 }  // namespace beacon::test
