@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # THE test command: installs missing deps, builds, starts a private RabbitMQ and
-# Postgres on free loopback ports, runs every CTest test against them, and
+# Postgres on free loopback ports from empty data folders, runs every CTest test against them, and
 # stops the services again whatever happens.
 #
 #   scripts/test.sh                 # all tests (unit, integration, chaos, ...)
@@ -47,6 +47,10 @@ trap stop_services EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Every run starts from clean services: the data of the last run (its jobs,
+# ~130k rows, and every queue it left) is deleted before the start, so no test
+# passes or fails on what an earlier run left behind.
+"$SERVICES" clean "$SERVICES_DIR" || { echo "test.sh: could not clean $SERVICES_DIR" >&2; exit 1; }
 # The services start in the background while the build runs.
 mkdir -p "$SERVICES_DIR"
 "$SERVICES" start "$SERVICES_DIR" >"$SERVICES_DIR/start.out" 2>&1 &

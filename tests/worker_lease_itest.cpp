@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include <beacon/amqp/tcp_gate.hpp>
+#include "tcp_gate.hpp"
 #include <beacon/amqp/topology.hpp>
 #include <beacon/core/messages.hpp>
 

@@ -149,7 +149,6 @@ TEST_F(SimServerTest, ManyConcurrentDelayedRequestsOnOneThread) {
   start(400);
   constexpr int kClients = 200;
   std::atomic<int> ok{0};
-  const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&] {
@@ -167,9 +166,8 @@ TEST_F(SimServerTest, ManyConcurrentDelayedRequestsOnOneThread) {
     });
   }
   for (auto& t : clients) t.join();
-  const auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(ok.load(), kClients);
-  EXPECT_LT(elapsed, std::chrono::seconds(4));  // serial would take 80 s
+  // How long they took is a figure, not a test: bench/sim_concurrency.sh.
   auto s = connect();
   auto stats = json::parse(call(s, http::verb::get, "/stats").body());
   EXPECT_GT(stats["max_in_flight"].GetInt64(), kClients / 2);  // they really waited together

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <regex>
 
@@ -48,10 +49,24 @@ int logged_metrics_port(Process& p, std::chrono::milliseconds timeout) {
   return port;
 }
 
+std::optional<double> try_scrape(int port, const std::string& metric) {
+  auto body = Fleet::http_get("127.0.0.1", port, "/metrics");
+  if (body.empty()) return std::nullopt;
+  return metric_value(body, metric);
+}
+
 double scrape(int port, const std::string& metric) {
   auto body = Fleet::http_get("127.0.0.1", port, "/metrics");
-  if (body.empty()) return -1;
-  return metric_value(body, metric);
+  if (body.empty()) {
+    ADD_FAILURE() << "no /metrics answer on port " << port << " (wanted " << metric << ")";
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  auto v = metric_value(body, metric);
+  if (!v) {
+    ADD_FAILURE() << "metric " << metric << " is absent from /metrics on port " << port << ":\n" << body;
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return *v;
 }
 
 bool is_ready(int port) { return Fleet::http_get("127.0.0.1", port, "/readyz") == "ready\n"; }
@@ -178,14 +193,23 @@ std::string numbered_spec(const std::vector<std::string>& regions, const std::ve
          "\"params\":{\"temperature\":0.1,\"max_tokens\":64}}";
 }
 
-long sim_stat(const Fleet& f, const std::string& field) {
+std::optional<long> try_sim_stat(const Fleet& f, const std::string& field) {
   auto url = f.sim_url();  // http://127.0.0.1:P
   auto port = std::stoi(url.substr(url.rfind(':') + 1));
   auto body = Fleet::http_get("127.0.0.1", port, "/stats");
   std::smatch m;
   std::regex re("\"" + field + "\":\\s*(-?[0-9]+)");
-  if (!std::regex_search(body, m, re)) return -1;
+  if (!std::regex_search(body, m, re)) return std::nullopt;
   return std::stol(m[1]);
+}
+
+long sim_stat(const Fleet& f, const std::string& field) {
+  auto v = try_sim_stat(f, field);
+  if (!v) {
+    ADD_FAILURE() << "the sim at " << f.sim_url() << " gave no '" << field << "' in /stats (is it still running?)";
+    return -1;
+  }
+  return *v;
 }
 
 void expect_exact(Fleet& f, const std::string& job, long total, long completed) {

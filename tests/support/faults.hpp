@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,13 @@ class ScopedEnv {
 // The port a part logged as "metrics on HOST:PORT" (start it with
 // --metrics-addr 127.0.0.1:0); 0 when it did not within `timeout`.
 int logged_metrics_port(Process& p, std::chrono::milliseconds timeout = std::chrono::seconds(15));
-// A metric summed over its label sets; -1 when /metrics does not answer.
+// A metric summed over its label sets. A metric that is absent, or a part
+// that does not answer /metrics, FAILS the calling test (ADD_FAILURE) and
+// gives NaN, which no comparison accepts: "missing" never passes for 0.
 double scrape(int port, const std::string& metric);
+// The same for polling (a labelled metric appears with its first sample):
+// nullopt while absent or unreachable, which compares below every value.
+std::optional<double> try_scrape(int port, const std::string& metric);
 // GET /readyz answered "ready".
 bool is_ready(int port);
 
@@ -82,8 +88,11 @@ std::string numbered_spec(const std::vector<std::string>& regions, const std::ve
                           int questions, const std::string& tag);
 
 // A field of the fleet's sim /stats ("requests", "completed", "duplicates",
-// "completed_duplicates", "in_flight"); -1 when the sim does not answer.
+// "completed_duplicates", "in_flight"). A sim that does not answer, or a field
+// it does not have, FAILS the calling test (ADD_FAILURE) and gives -1.
 long sim_stat(const Fleet& f, const std::string& field);
+// The same for polling: nullopt while the sim does not answer.
+std::optional<long> try_sim_stat(const Fleet& f, const std::string& field);
 
 // SPEC invariants 1 and 2 on a job's rows, as gtest expectations: rows =
 // distinct keys = `total`, and jobs.completed / failed / cancelled equal the

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -14,6 +15,9 @@
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+
+#include <beacon/amqp/client.hpp>
+#include <beacon/amqp/topology.hpp>
 
 #include "wait.hpp"
 
@@ -53,7 +57,22 @@ Fleet::~Fleet() {
   for (auto& p : procs_)
     if (!p->wait(std::chrono::seconds(20))) p->kill();
   if (sim_ && sim_->running() && !sim_->stop(std::chrono::seconds(5))) sim_->kill();
+  delete_region_queues();
   if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
+}
+
+void Fleet::delete_region_queues() {
+  if (regions_.empty()) return;
+  try {
+    amqp::Client c(amqp::ClientOptions{amqp_url_, "beacon-test-fleet-cleanup"});
+    c.connect();
+    for (const auto& r : regions_) c.delete_queue(amqp::exec_queue(r));
+    c.close();
+  } catch (const std::exception& e) {
+    // The test's verdict is already in; a broker that is gone now only
+    // leaves queues behind, which the next clean run of scripts/test.sh drops.
+    std::cerr << "fleet " << dir_ << ": could not delete its queues: " << e.what() << "\n";
+  }
 }
 
 std::map<std::string, std::string> Fleet::env() const {
@@ -92,6 +111,7 @@ std::string Fleet::write_file(const std::string& name, const std::string& text) 
 std::string Fleet::write_endpoints(const std::vector<std::string>& regions, const std::string& defaults_json) {
   std::ostringstream s;
   s << "{\"defaults\": " << defaults_json << ", \"endpoints\": [";
+  regions_.insert(regions.begin(), regions.end());
   for (std::size_t i = 0; i < regions.size(); ++i)
     s << (i ? "," : "") << "{\"region\":\"" << regions[i] << "\",\"model\":\"*\",\"url\":\"" << sim_url_ << "/v1\"}";
   s << "]}";
@@ -107,6 +127,7 @@ Process& Fleet::start_writer(std::vector<std::string> extra_args) {
 }
 
 Process& Fleet::start_worker(const std::string& region, std::vector<std::string> extra_args) {
+  regions_.insert(region);
   std::vector<std::string> argv{build_dir() + "/beacon-worker", "--region", region};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   procs_.push_back(std::make_unique<Process>(
@@ -120,6 +141,11 @@ RunResult Fleet::producer(std::vector<std::string> args, std::chrono::millisecon
 }
 
 SubmitSummary Fleet::submit(const std::string& spec_json, const std::string& job_id) {
+  rapidjson::Document spec;
+  spec.Parse(spec_json.c_str());
+  if (!spec.HasParseError() && spec.IsObject() && spec.HasMember("regions") && spec["regions"].IsArray())
+    for (const auto& r : spec["regions"].GetArray())
+      if (r.IsString()) regions_.insert(r.GetString());
   auto path = write_file("spec-" + std::to_string(counter_++) + ".json", spec_json);
   auto r = producer({"submit", path, "--job-id", job_id});
   SubmitSummary s;
@@ -221,7 +247,10 @@ std::string Fleet::http_post(const std::string& host, int port, const std::strin
 static long stats_field(const std::string& body, const char* field) {
   rapidjson::Document d;
   d.Parse(body.c_str());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember(field) || !d[field].IsInt64()) return -1;
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember(field) || !d[field].IsInt64()) {
+    ADD_FAILURE() << "the sim's /stats has no integer '" << field << "' (is it still running?): " << body;
+    return -1;
+  }
   return d[field].GetInt64();
 }
 
@@ -238,8 +267,8 @@ std::string Fleet::logs_tail(std::size_t bytes) const {
   return s.str();
 }
 
-double metric_value(const std::string& exposition, const std::string& name) {
-  double total = 0;
+std::optional<double> metric_value(const std::string& exposition, const std::string& name) {
+  std::optional<double> total;
   std::istringstream in(exposition);
   std::string line;
   while (std::getline(in, line)) {
@@ -247,7 +276,7 @@ double metric_value(const std::string& exposition, const std::string& name) {
     auto rest = line.substr(name.size());
     if (!rest.empty() && rest[0] != ' ' && rest[0] != '{') continue;  // a longer name
     auto sp = line.rfind(' ');
-    total += std::stod(line.substr(sp + 1));
+    total = total.value_or(0) + std::stod(line.substr(sp + 1));
   }
   return total;
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,12 +76,15 @@ class Fleet {
   // GET on the sim or a metrics endpoint; body or "" on failure.
   static std::string http_get(const std::string& host, int port, const std::string& target);
   static std::string http_post(const std::string& host, int port, const std::string& target, const std::string& body);
-  long sim_requests();                 // /stats "requests"
-  long sim_duplicates();               // /stats "duplicates"
+  // /stats "requests" and "duplicates"; a sim that does not answer FAILS the
+  // calling test (ADD_FAILURE) and gives -1.
+  long sim_requests();
+  long sim_duplicates();
   // Everything the fleet's processes wrote, for failure messages.
   std::string logs_tail(std::size_t bytes_per_process = 3000) const;
 
  private:
+  void delete_region_queues();
   std::string dir_;
   std::string amqp_url_, db_url_, endpoints_path_;
   std::string sim_url_;
@@ -88,9 +92,14 @@ class Fleet {
   std::unique_ptr<Process> sim_;
   std::vector<std::unique_ptr<Process>> procs_;
   int counter_ = 0;
+  // Regions whose execution queue this fleet declared (a worker, a submit or
+  // an endpoint file for it): deleted when the fleet ends, so quorum queues of
+  // finished tests do not pile up in the broker.
+  std::set<std::string> regions_;
 };
 
-// Counts in Prometheus text for a metric name with all label sets summed.
-double metric_value(const std::string& exposition, const std::string& name);
+// A metric in Prometheus text with all its label sets summed; nullopt when
+// the exposition has no sample of that name (absent is not 0).
+std::optional<double> metric_value(const std::string& exposition, const std::string& name);
 
 }  // namespace beacon::test

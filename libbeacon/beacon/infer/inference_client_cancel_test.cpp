@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include <beacon/infer/testing/test_server.hpp>
+#include "test_server.hpp"
 
 namespace beacon::infer {
 namespace {

@@ -9,8 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <beacon/core/json.hpp>
-#include <beacon/infer/testing/test_certs.hpp>
-#include <beacon/infer/testing/test_server.hpp>
+#include "test_certs.hpp"
+#include "test_server.hpp"
 
 namespace beacon::infer {
 namespace {

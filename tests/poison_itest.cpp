@@ -106,7 +106,7 @@ TEST(Poison, MalformedExecutionMessagesAreDeadLetteredAndTheWorkerCarriesOn) {
   auto poisons = poisons_for(job, region);
   auto prefix = "poison-exec-" + unique_suffix();
   expect_dead_lettered(poisons, std::string(amqp::kExecExchange), region, amqp::exec_queue(region), prefix, f);
-  EXPECT_TRUE(eventually([&] { return scrape(port, "beacon_worker_messages_dead_lettered_total") == poisons.size(); },
+  EXPECT_TRUE(eventually([&] { return try_scrape(port, "beacon_worker_messages_dead_lettered_total") == poisons.size(); },
                          10s))
       << "each dead letter is counted (" << scrape(port, "beacon_worker_messages_dead_lettered_total") << ")";
   auto log = worker.output();
@@ -197,7 +197,7 @@ TEST(Poison, MalformedResultEventsAreDeadLetteredAndTheWriterCarriesOn) {
   auto prefix = "poison-event-" + unique_suffix();
   expect_dead_lettered(poisons, std::string(amqp::kResultsExchange), std::string(amqp::kResultsRoutingKey),
                        std::string(amqp::kResultsQueue), prefix, f);
-  EXPECT_TRUE(eventually([&] { return scrape(port, "beacon_writer_dead_lettered_total") == poisons.size(); }, 10s))
+  EXPECT_TRUE(eventually([&] { return try_scrape(port, "beacon_writer_dead_lettered_total") == poisons.size(); }, 10s))
       << "each dead letter is counted (" << scrape(port, "beacon_writer_dead_lettered_total") << ")";
   auto log = writer.output();
   for (std::size_t i = 0; i < poisons.size(); ++i)
@@ -296,7 +296,7 @@ TEST(PayOnce, CompletedExecutionNeverReachesTheEndpointAgain) {
   auto& second = f.start_worker(region, {"--metrics-addr", "127.0.0.1:0"});
   int port = logged_metrics_port(second);
   ASSERT_NE(port, 0) << second.output();
-  EXPECT_TRUE(eventually([&] { return scrape(port, "beacon_worker_skipped_already_completed_total") == 2; }, 30s))
+  EXPECT_TRUE(eventually([&] { return try_scrape(port, "beacon_worker_skipped_already_completed_total") == 2; }, 30s))
       << "both copies are recognised as done\n" << second.output();
   EXPECT_TRUE(eventually([&] { return queue_depth(amqp::exec_queue(region)) == 0; }, 10s)) << "and acked";
   EXPECT_EQ(scrape(port, "beacon_worker_messages_acked_total"), 2);

@@ -2,7 +2,7 @@
 // and fails with a message saying what did not happen.
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
-#include <beacon/amqp/test_broker.hpp>
+#include "test_broker.hpp"
 
 #include <gtest/gtest.h>
 

@@ -25,7 +25,7 @@
 
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/topology.hpp>
-#include <beacon/infer/testing/test_certs.hpp>
+#include "test_certs.hpp"
 
 #include "support/faults.hpp"
 #include "support/fleet.hpp"

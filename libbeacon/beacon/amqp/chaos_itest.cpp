@@ -3,8 +3,8 @@
 // ConnectionLost within a bounded time, and connect() must recover.
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
-#include <beacon/amqp/tcp_gate.hpp>
-#include <beacon/amqp/test_broker.hpp>
+#include "tcp_gate.hpp"
+#include "test_broker.hpp"
 
 #include <gtest/gtest.h>
 

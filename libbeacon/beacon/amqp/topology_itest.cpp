@@ -3,7 +3,7 @@
 // here use unique region names and are deleted.
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
-#include <beacon/amqp/test_broker.hpp>
+#include "test_broker.hpp"
 #include <beacon/amqp/topology.hpp>
 
 #include <gtest/gtest.h>

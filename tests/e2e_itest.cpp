@@ -10,6 +10,7 @@
 #include <beacon/amqp/topology.hpp>
 #include <beacon/core/messages.hpp>
 
+#include "support/faults.hpp"
 #include "support/fleet.hpp"
 #include "support/wait.hpp"
 
@@ -23,25 +24,6 @@ std::string read_text(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// The metrics port a part logged ("metrics on 127.0.0.1:PORT"), or 0.
-int metrics_port(Process& p) {
-  std::smatch m;
-  std::regex re("metrics on [0-9.]+:([0-9]+)");
-  int port = 0;
-  eventually(
-      [&] {
-        auto out = p.output();
-        if (std::regex_search(out, m, re)) port = std::stoi(m[1]);
-        return port != 0;
-      },
-      10s);
-  return port;
-}
-
-double scrape(int port, const std::string& metric) {
-  return metric_value(Fleet::http_get("127.0.0.1", port, "/metrics"), metric);
 }
 
 void publish_events(const std::vector<ResultEvent>& events) {
@@ -102,7 +84,7 @@ TEST(EndToEnd, BeaconJobRecordsEveryExecutionExactlyOnce) {
                                   "AND model_id='mistral-7b' AND question_id='math_basic' AND sample=0",
                                   job)[0].as<std::string>();
   }
-  int port = metrics_port(writer);
+  int port = logged_metrics_port(writer);
   ASSERT_NE(port, 0) << writer.output();
   double ignored_before = scrape(port, "beacon_writer_events_ignored_total");
   ResultEvent dup;
@@ -114,7 +96,7 @@ TEST(EndToEnd, BeaconJobRecordsEveryExecutionExactlyOnce) {
   late.event = EventKind::started;
   late.output.reset();
   publish_events({dup, dup, late});
-  ASSERT_TRUE(eventually([&] { return scrape(port, "beacon_writer_events_ignored_total") >= ignored_before + 3; }, 30s))
+  ASSERT_TRUE(eventually([&] { return try_scrape(port, "beacon_writer_events_ignored_total") >= ignored_before + 3; }, 30s))
       << "the writer did not report the three replayed events as ignored\n" << f.logs_tail();
   auto j2 = f.job(job).value();
   EXPECT_EQ(j2.completed, 72);

@@ -1,4 +1,4 @@
-#include <beacon/amqp/test_broker.hpp>
+#include "test_broker.hpp"
 
 #include <beacon/amqp/errors.hpp>
 

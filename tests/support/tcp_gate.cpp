@@ -1,4 +1,4 @@
-#include <beacon/amqp/tcp_gate.hpp>
+#include "tcp_gate.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -1,4 +1,4 @@
-#include <beacon/infer/testing/test_server.hpp>
+#include "test_server.hpp"
 
 #include <algorithm>
 #include <cctype>

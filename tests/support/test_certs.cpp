@@ -1,4 +1,4 @@
-#include <beacon/infer/testing/test_certs.hpp>
+#include "test_certs.hpp"
 
 #include <unistd.h>
 

@@ -4,13 +4,15 @@
 // and job id, and prints what it measured.
 #include <csignal>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include <beacon/amqp/tcp_gate.hpp>
 #include <beacon/amqp/topology.hpp>
 #include <beacon/core/messages.hpp>
+
+#include "tcp_gate.hpp"
 
 #include "support/faults.hpp"
 #include "support/fleet.hpp"
@@ -27,16 +29,17 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // Waits until the metric satisfies `ok`; the failure message names it and its last value.
 ::testing::AssertionResult metric_reaches(int port, const std::string& metric, const std::function<bool(double)>& ok,
                                           std::chrono::milliseconds timeout) {
-  double last = -1;
+  std::optional<double> last;
   if (eventually(
           [&] {
-            last = scrape(port, metric);
-            return last >= 0 && ok(last);
+            last = try_scrape(port, metric);
+            return last && ok(*last);
           },
           timeout, 100ms))
     return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << metric << " on port " << port << " did not reach the expected value within "
-                                       << timeout.count() << " ms (last " << last << ")";
+                                       << timeout.count() << " ms (last "
+                                       << (last ? std::to_string(*last) : std::string("absent or no answer")) << ")";
 }
 
 }  // namespace
@@ -270,14 +273,39 @@ TEST(Resilience, DatabaseRestartMidJob) {
   EXPECT_TRUE(dead.empty()) << "an outage is not bad input: " << dead.size() << " events dead-lettered";
 }
 
-// Invariant 7 (SIGTERM): the worker stops taking messages, finishes what it
-// holds and exits 0; nothing is paid twice.
+// The writer has committed and acked every event it received, and nothing
+// waits in beacon.results: what Postgres shows now is final for the events
+// published so far (the parts that publish must be stopped or idle).
+::testing::AssertionResult writer_caught_up(int writer_port, double at_least, std::chrono::milliseconds timeout) {
+  std::optional<double> consumed, acked;
+  long depth = -1;
+  if (eventually(
+          [&] {
+            consumed = try_scrape(writer_port, "beacon_writer_events_consumed_total");
+            acked = try_scrape(writer_port, "beacon_writer_events_acked_total");
+            depth = queue_depth(std::string(amqp::kResultsQueue));
+            return consumed && acked && *consumed >= at_least && *acked == *consumed && depth == 0;
+          },
+          timeout, 100ms))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the writer did not catch up within " << timeout.count()
+                                       << " ms: consumed " << consumed.value_or(-1) << " (wanted >= " << at_least
+                                       << "), acked " << acked.value_or(-1) << ", beacon.results holds " << depth;
+}
+
+// Invariant 7 (SIGTERM): the worker stops taking messages, finishes exactly
+// what it has in flight and exits 0; the rest stays queued, untouched, and
+// nothing is paid twice. A worker that kept consuming after SIGTERM would run
+// more than its 4 (the endpoint counts requests, Postgres counts rows, the
+// broker counts what is still queued).
 TEST(Resilience, WorkerSigtermFinishesInFlightAndExitsZero) {
   Fleet f("res-sigterm");
   f.start_sim({"--latency-ms", "2000"});
   auto region = "rst-" + unique_suffix();
   f.write_endpoints({region});
-  f.start_writer();
+  auto& writer = f.start_writer({"--metrics-addr", "127.0.0.1:0"});
+  int wport = logged_metrics_port(writer);
+  ASSERT_NE(wport, 0) << writer.output();
   auto& worker = f.start_worker(region, {"--concurrency", "4", "--metrics-addr", "127.0.0.1:0"});
   int port = logged_metrics_port(worker);
   ASSERT_NE(port, 0) << worker.output();
@@ -294,8 +322,15 @@ TEST(Resilience, WorkerSigtermFinishesInFlightAndExitsZero) {
   EXPECT_EQ(*rc, 0) << worker.output();
   double took = seconds_since(t0);
   EXPECT_LT(took, 10) << "in-flight requests take 2 s; the drain must not wait for more";
-  ASSERT_TRUE(eventually([&] { return f.executions(job).completed >= 4; }, 30s))
-      << "the 4 in-flight executions were finished, not requeued\n" << f.logs_tail();
+  // started + completed of the 4 drained executions, all committed.
+  ASSERT_TRUE(writer_caught_up(wport, 8, 30s)) << f.logs_tail();
+  auto drained = f.executions(job);
+  EXPECT_EQ(drained.completed, 4) << "exactly the 4 in-flight executions finished\n" << f.logs_tail();
+  EXPECT_EQ(drained.pending, 8) << "the other 8 were never started";
+  EXPECT_EQ(drained.running + drained.failed + drained.cancelled, 0);
+  EXPECT_EQ(sim_stat(f, "requests"), 4) << "the draining worker sent no request after SIGTERM";
+  ASSERT_TRUE(eventually([&] { return queue_depth(amqp::exec_queue(region)) == 8; }, 10s))
+      << "the 8 not started are back in the queue (depth " << queue_depth(amqp::exec_queue(region)) << ")";
 
   f.start_worker(region, {"--concurrency", "4"});
   ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
@@ -311,7 +346,9 @@ TEST(Resilience, WorkerSigintAfterDrainTimeoutRequeuesAndExitsZero) {
   f.start_sim({"--latency-ms", "100"});
   auto region = "rsi-" + unique_suffix();
   f.write_endpoints({region});
-  f.start_writer();
+  auto& writer = f.start_writer({"--metrics-addr", "127.0.0.1:0"});
+  int wport = logged_metrics_port(writer);
+  ASSERT_NE(wport, 0) << writer.output();
   // The next 4 requests take a minute.
   auto port_of = [](const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); };
   ASSERT_NE(Fleet::http_post("127.0.0.1", port_of(f.sim_url()), "/admin/mode",
@@ -334,7 +371,13 @@ TEST(Resilience, WorkerSigintAfterDrainTimeoutRequeuesAndExitsZero) {
   double took = seconds_since(t0);
   EXPECT_LT(took, 1 + 10) << "bound: --drain-timeout-s + 10 s";
   EXPECT_NE(worker.output().find("drain timeout: requeueing"), std::string::npos) << worker.output();
+  // Whatever the worker published before it exited (the 4 started events, and
+  // a failed one if it wrongly gave up) is committed before the rows are read.
+  ASSERT_TRUE(writer_caught_up(wport, 4, 30s)) << f.logs_tail();
   EXPECT_EQ(f.executions(job).failed, 0) << "an aborted request never fails its execution";
+  EXPECT_EQ(f.executions(job).completed, 0) << "the aborted requests did not complete";
+  ASSERT_TRUE(eventually([&] { return queue_depth(amqp::exec_queue(region)) == 8; }, 10s))
+      << "all 8 are queued again (depth " << queue_depth(amqp::exec_queue(region)) << ")";
 
   f.start_worker(region, {"--concurrency", "4"});
   ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
@@ -462,6 +505,69 @@ TEST(Resilience, ResumeAfterEverythingWasKilled) {
   auto sim_port = std::stoi(f.sim_url().substr(f.sim_url().rfind(':') + 1));
   EXPECT_LE(dups, 8) << "only the requests the killed workers held (2 x 4) may be paid twice\n"
                      << Fleet::http_get("127.0.0.1", sim_port, "/stats");
+}
+
+}  // namespace beacon::test
+
+namespace beacon::test {
+
+// rabbitmqctl's messages_unacknowledged for `queue` (-1 when it cannot tell).
+long unacked(const std::string& queue) {
+  auto ctl = require_env("BEACON_RABBITMQCTL");
+  auto r = run({ctl, "list_queues", "-q", "--no-table-headers", "name", "messages_unacknowledged"}, {}, 30s);
+  std::istringstream in(r.out);
+  std::string name;
+  long n = -1;
+  while (in >> name >> n)
+    if (name == queue) return n;
+  return -1;
+}
+
+// Invariant 3 seen directly: a worker acks an execution message only after
+// the broker confirmed its terminal event. The worker's connection is
+// silenced (TCP gate blackhole) while its one inference runs: the answer is
+// paid, the completed event cannot be confirmed, and the broker must still
+// count the message unacked; after the cut it is redelivered, answered from
+// the worker's own outcome, and the job completes with one endpoint call.
+TEST(Resilience, ExecutionStaysUnackedUntilItsResultIsConfirmed) {
+  auto url = require_env("BEACON_AMQP_URL");
+  auto at = url.rfind('@');
+  auto colon = url.rfind(':');
+  ASSERT_TRUE(at != std::string::npos && colon > at) << url;
+  // Worker and writer both go through the gate (the fleet hands its children
+  // the URL it saw when it was made); the writer's silence changes nothing the
+  // test asserts about the worker's ack.
+  amqp::testing::TcpGate gate(url.substr(at + 1, colon - at - 1), std::stoi(url.substr(colon + 1)));
+  ScopedEnv through_gate("BEACON_AMQP_URL", url.substr(0, at + 1) + "127.0.0.1:" + std::to_string(gate.port()));
+  Fleet f("res-ack-confirm");
+  f.start_sim({"--latency-ms", "3000"});
+  auto region = "rac-" + unique_suffix();
+  f.write_endpoints({region});
+  f.start_writer();
+  Process* worker = &f.start_worker(region, {"--concurrency", "1", "--metrics-addr", "127.0.0.1:0"});
+  int port = logged_metrics_port(*worker);
+  ASSERT_NE(port, 0) << worker->output();
+  ASSERT_TRUE(eventually([&] { return is_ready(port); }, 30s)) << worker->output();
+  auto job = "res-ack-confirm-" + unique_suffix();
+  ASSERT_EQ(f.submit(numbered_spec({region}, {"m1"}, 1, job), job).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return try_sim_stat(f, "in_flight") == 1; }, 30s)) << f.logs_tail();
+  gate.blackhole();
+  // The answer is paid; its event is stuck behind the silenced connection.
+  ASSERT_TRUE(eventually([&] { return try_sim_stat(f, "completed") == 1; }, 30s)) << f.logs_tail();
+  const auto queue = amqp::exec_queue(region);
+  // The broker's queue statistics are refreshed every few seconds: wait for them
+  // (the silenced connection could not carry an ack, nor the heartbeats, which
+  // give it 2 x 30 s before the broker drops it).
+  long held = -1;
+  EXPECT_TRUE(eventually([&] { return (held = unacked(queue)) == 1; }, 20s, 500ms))
+      << "the broker shows " << held << " unacked messages: acked before its result event was confirmed";
+  EXPECT_EQ(f.executions(job).completed, 0) << "no result event got through the silenced connection";
+  gate.cut();  // the connection drops: the broker must give the message back
+  ASSERT_TRUE(f.wait_finished(job, 60s)) << f.logs_tail();
+  expect_exact(f, job, 1, 1);
+  EXPECT_GE(scrape(port, "beacon_worker_broker_reconnects_total"), 1);
+  EXPECT_EQ(sim_stat(f, "requests"), 1) << "the redelivery was answered without paying again";
+  EXPECT_TRUE(eventually([&] { return queue_depth(queue) == 0 && unacked(queue) == 0; }, 30s)) << "acked at last";
 }
 
 }  // namespace beacon::test
