@@ -55,7 +55,7 @@ TEST(Retry, BackoffGrowsExponentiallyWithinBounds) {
     for (double u : {0.0, 0.3, 0.7, 0.9999}) {
       auto d = backoff_delay(retry, p, std::nullopt, u);
       EXPECT_GE(d, milliseconds(0));
-      EXPECT_LE(d, std::min(milliseconds(30000), milliseconds(500) * (1LL << std::min(retry - 1, 30))));
+      EXPECT_LE(d, std::min<milliseconds>(milliseconds(30000), milliseconds(500) * (1LL << std::min(retry - 1, 30))));
     }
   }
 }
