@@ -5,6 +5,7 @@
 #include <beacon/amqp/errors.hpp>
 #include <beacon/amqp/topology.hpp>
 #include <beacon/core/cli.hpp>
+#include <beacon/core/control_message.hpp>
 #include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
 
@@ -24,9 +25,18 @@ int cancel(int argc, char** argv) {
   }
   auto job_id = args.positionals()[0];
   auto conn = connect_database();
-  if (!db::cancel_job(*conn, job_id)) {
+  const auto outcome = db::cancel_job(*conn, job_id);
+  if (!outcome) {
     std::fprintf(stderr, "beacon-producer cancel: unknown job '%s'\n", job_id.c_str());
     return kExitBadInput;
+  }
+  if (!outcome->cancelled_now) {
+    // Nothing is left to stop: say so, change nothing, tell no worker.
+    std::fprintf(stderr, "beacon-producer cancel: job %s has already finished (%s); nothing to cancel\n",
+                 job_id.c_str(), outcome->status.c_str());
+    std::printf("{\"job_id\":\"%s\",\"status\":\"%s\",\"cancelled\":false}\n", job_id.c_str(),
+                outcome->status.c_str());
+    return kExitOk;
   }
   // The database is the truth (workers also look there); the broadcast makes
   // workers drop queued messages at once instead of within their cache time.
@@ -37,7 +47,9 @@ int cancel(int argc, char** argv) {
     amqp::declare_core(client, amqp::topology_options_from_env());
     amqp::PublishProps props;
     props.mandatory = false;  // no worker running is fine
-    client.publish(std::string(amqp::kControlExchange), "", R"({"v":1,"type":"cancel","job_id":")" + job_id + "\"}", props);
+    // The notice names the submission it cancels: a later re-submit's
+    // messages are never touched (core/control_message.hpp).
+    client.publish(std::string(amqp::kControlExchange), "", encode(CancelNotice{job_id, outcome->submission}), props);
     client.wait_for_confirms(std::chrono::steady_clock::now() + std::chrono::seconds(30));
     client.close();
   } catch (const amqp::AmqpError& e) {
@@ -46,7 +58,7 @@ int cancel(int argc, char** argv) {
                  "(%s); workers will notice within seconds from the database\n",
                  job_id.c_str(), e.what());
   }
-  std::printf("{\"job_id\":\"%s\",\"status\":\"cancelled\"}\n", job_id.c_str());
+  std::printf("{\"job_id\":\"%s\",\"status\":\"cancelled\",\"cancelled\":true}\n", job_id.c_str());
   return kExitOk;
 }
 

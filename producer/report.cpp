@@ -2,29 +2,15 @@
 #include <iostream>
 
 #include <beacon/core/cli.hpp>
-#include <beacon/core/json.hpp>
 #include <beacon/db/connect.hpp>
 #include <beacon/db/progress_queries.hpp>
+#include <beacon/views/from_db.hpp>
 #include <beacon/views/report.hpp>
 
 #include "commands.hpp"
 #include "database.hpp"
 
 namespace beacon::producer {
-namespace {
-
-std::string text_of(const std::optional<std::string>& output_json) {
-  if (!output_json) return "";
-  try {
-    auto doc = json::parse(*output_json);
-    if (doc.IsObject()) return json::get_optional_string(doc, "text").value_or("");
-  } catch (const BadInput&) {
-    // A stored output that is not an object with text has no words to count.
-  }
-  return "";
-}
-
-}  // namespace
 
 int report(int argc, char** argv) {
   CliArgs args(argc, argv, 2, {}, {"--json", "--help"});
@@ -43,15 +29,7 @@ int report(int argc, char** argv) {
   if (!job_exists(*conn, job_id, "report")) return kExitBadInput;
   views::ReportBuilder builder(job_id);
   db::for_each_execution(*conn, job_id, [&](const db::ExecutionRow& r) {
-    views::ReportRow row;
-    row.region = r.key.region;
-    row.model = r.key.model_id;
-    row.question = r.key.question_id;
-    row.sample = r.key.sample;
-    row.status = std::string(to_string(r.status));
-    if (r.classification) row.classification = std::string(to_string(*r.classification));
-    row.text = text_of(r.output_json);
-    builder.add(row);
+    builder.add(views::to_report_row(r));
   });
   auto rep = builder.finish();
   std::cout << (args.has("--json") ? views::render_report_json(rep) : views::render_report(rep)) << std::flush;

@@ -7,6 +7,7 @@
 #include <beacon/core/cli.hpp>
 #include <beacon/db/connect.hpp>
 #include <beacon/db/progress_queries.hpp>
+#include <beacon/views/from_db.hpp>
 #include <beacon/views/status_text.hpp>
 
 #include "commands.hpp"
@@ -15,53 +16,22 @@
 namespace beacon::producer {
 namespace {
 
-views::Counts to_counts(std::int64_t total, std::int64_t pending, std::int64_t running, std::int64_t completed,
-                        std::int64_t failed, std::int64_t cancelled, std::int64_t refused) {
-  views::Counts c;
-  c.total = total;
-  c.pending = pending;
-  c.running = running;
-  c.completed = completed;
-  c.failed = failed;
-  c.cancelled = cancelled;
-  c.refused = refused;
-  return c;
-}
-
 struct Snapshot {
   views::JobSummary job;
   std::vector<views::GroupRow> groups;
   bool finished = false;
 };
 
-views::JobSummary to_summary(const db::JobProgress& p) {
-  views::JobSummary j;
-  j.job_id = p.job_id;
-  j.status = p.status;
-  j.created_at = p.created_at;
-  j.elapsed_s = p.elapsed_s;
-  j.eta_s = p.eta_s;
-  j.stalled = p.stalled;
-  j.stalled_for_s = p.stalled_for_s;
-  j.counts = to_counts(p.total, p.pending, p.running, p.completed, p.failed, p.cancelled, 0);
-  return j;
-}
-
 std::optional<Snapshot> load(pqxx::connection& conn, const std::string& job_id, db::Group by, double stall_after_s) {
   auto p = db::load_job(conn, job_id, stall_after_s);
   if (!p) return std::nullopt;
   Snapshot s;
   s.finished = p->finished();
-  s.job = to_summary(*p);
+  s.job = views::to_summary(*p);
   std::int64_t refused = 0;
   for (const auto& g : db::load_groups(conn, job_id, by)) {
-    views::GroupRow row;
-    row.group = g.group;
-    row.counts = to_counts(g.total, g.pending, g.running, g.completed, g.failed, g.cancelled, g.refused);
-    row.mean_latency_ms = g.mean_latency_ms;
-    row.p95_latency_ms = g.p95_latency_ms;
     refused += g.refused;
-    s.groups.push_back(std::move(row));
+    s.groups.push_back(views::to_group_row(g));
   }
   s.job.counts.refused = refused;
   return s;
@@ -113,7 +83,7 @@ int status(int argc, char** argv) {
   if (args.positionals().empty()) {
     std::vector<views::JobSummary> jobs;
     for (const auto& p : db::recent_jobs(*conn, static_cast<int>(args.get_int("--limit", 20, 1, 10000))))
-      jobs.push_back(to_summary(p));
+      jobs.push_back(views::to_summary(p));
     std::cout << views::render_job_list(jobs) << std::flush;
     return kExitOk;
   }

@@ -1,23 +1,11 @@
 #include <beacon/dashboard/api_json.hpp>
 
 #include <beacon/core/json.hpp>
+#include <beacon/views/from_db.hpp>
 #include <beacon/views/status_text.hpp>
 
 namespace beacon::dashboard {
 namespace {
-
-views::Counts to_counts(std::int64_t total, std::int64_t pending, std::int64_t running, std::int64_t completed,
-                        std::int64_t failed, std::int64_t cancelled, std::int64_t refused) {
-  views::Counts c;
-  c.total = total;
-  c.pending = pending;
-  c.running = running;
-  c.completed = completed;
-  c.failed = failed;
-  c.cancelled = cancelled;
-  c.refused = refused;
-  return c;
-}
 
 void put_string(json::Writer& w, const char* key, const std::string& v) {
   w.Key(key);
@@ -97,28 +85,6 @@ std::string_view to_string(MatrixMode m) {
   return "cells";
 }
 
-views::JobSummary to_summary(const db::JobProgress& p) {
-  views::JobSummary j;
-  j.job_id = p.job_id;
-  j.status = p.status;
-  j.created_at = p.created_at;
-  j.elapsed_s = p.elapsed_s;
-  j.eta_s = p.eta_s;
-  j.stalled = p.stalled;
-  j.stalled_for_s = p.stalled_for_s;
-  j.counts = to_counts(p.total, p.pending, p.running, p.completed, p.failed, p.cancelled, 0);
-  return j;
-}
-
-views::GroupRow to_group_row(const db::GroupProgress& g) {
-  views::GroupRow row;
-  row.group = g.group;
-  row.counts = to_counts(g.total, g.pending, g.running, g.completed, g.failed, g.cancelled, g.refused);
-  row.mean_latency_ms = g.mean_latency_ms;
-  row.p95_latency_ms = g.p95_latency_ms;
-  return row;
-}
-
 std::string render_job_list_json(const std::vector<JobView>& jobs) {
   json::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
@@ -163,17 +129,6 @@ std::string render_matrix_json(const MatrixPage& m) {
   return std::string(buf.GetString(), buf.GetSize()) + "\n";
 }
 
-std::string answer_text(const std::optional<std::string>& output_json) {
-  if (!output_json) return "";
-  try {
-    auto doc = json::parse(*output_json);
-    if (doc.IsObject()) return json::get_optional_string(doc, "text").value_or("");
-  } catch (const BadInput&) {
-    // A stored output that is not an object with a text has no answer to show.
-  }
-  return "";
-}
-
 namespace {
 
 void write_row_fields(json::Writer& w, const db::ExecutionRow& r) {
@@ -185,7 +140,7 @@ void write_row_fields(json::Writer& w, const db::ExecutionRow& r) {
   put_string(w, "status", std::string(to_string(r.status)));
   put_optional(w, "classification",
                r.classification ? std::optional<std::string>(std::string(to_string(*r.classification))) : std::nullopt);
-  put_string(w, "text", answer_text(r.output_json));
+  put_string(w, "text", views::answer_text(r.output_json));
   put_optional(w, "latency_ms", r.latency_ms);
 }
 

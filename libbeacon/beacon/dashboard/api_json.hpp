@@ -31,8 +31,6 @@ struct JobView {
   MatrixMode matrix = MatrixMode::cells;
 };
 
-views::JobSummary to_summary(const db::JobProgress& p);
-views::GroupRow to_group_row(const db::GroupProgress& g);
 
 // GET /api/jobs: {"jobs": [job object without group rows, ...]}
 std::string render_job_list_json(const std::vector<JobView>& jobs);
@@ -59,8 +57,6 @@ struct ExecutionDetail {
 // GET /api/jobs/<id>/execution?...
 std::string render_execution_json(const ExecutionDetail& d);
 
-// The answer text inside a stored output JSON ("" when there is none).
-std::string answer_text(const std::optional<std::string>& output_json);
 
 // {"error": message}
 std::string render_error_json(const std::string& message);

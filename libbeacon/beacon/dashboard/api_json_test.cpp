@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <beacon/views/from_db.hpp>
+
 #include <beacon/core/json.hpp>
 
 namespace beacon::dashboard {
@@ -77,9 +79,9 @@ TEST(ApiJson, ExecutionKeepsHostileTextAsAString) {
 }
 
 TEST(ApiJson, AnswerTextOfOddOutputsIsEmpty) {
-  EXPECT_EQ(answer_text(std::nullopt), "");
-  EXPECT_EQ(answer_text(std::string("[1]")), "");
-  EXPECT_EQ(answer_text(std::string(R"({"text":"hi"})")), "hi");
+  EXPECT_EQ(views::answer_text(std::nullopt), "");
+  EXPECT_EQ(views::answer_text(std::string("[1]")), "");
+  EXPECT_EQ(views::answer_text(std::string(R"({"text":"hi"})")), "hi");
 }
 
 }  // namespace

@@ -5,19 +5,20 @@
 #include <beacon/core/prompt.hpp>
 #include <beacon/core/spec.hpp>
 #include <beacon/dashboard/dashboard_queries.hpp>
+#include <beacon/views/from_db.hpp>
 
 namespace beacon::dashboard {
 namespace {
 
 std::vector<views::GroupRow> rows_of(pqxx::connection& conn, const std::string& job_id, db::Group g) {
   std::vector<views::GroupRow> out;
-  for (const auto& row : db::load_groups(conn, job_id, g)) out.push_back(to_group_row(row));
+  for (const auto& row : db::load_groups(conn, job_id, g)) out.push_back(views::to_group_row(row));
   return out;
 }
 
 JobView view_of(const db::JobProgress& p) {
   JobView v;
-  v.job = to_summary(p);
+  v.job = views::to_summary(p);
   v.started_at = p.started_at;
   v.finished_at = p.finished_at;
   v.submissions = p.submissions;
@@ -29,18 +30,6 @@ long refused_of(const std::vector<views::GroupRow>& rows) {
   long n = 0;
   for (const auto& r : rows) n += r.counts.refused;
   return n;
-}
-
-views::ReportRow report_row(const db::ExecutionRow& r) {
-  views::ReportRow row;
-  row.region = r.key.region;
-  row.model = r.key.model_id;
-  row.question = r.key.question_id;
-  row.sample = r.key.sample;
-  row.status = std::string(to_string(r.status));
-  if (r.classification) row.classification = std::string(to_string(*r.classification));
-  row.text = answer_text(r.output_json);
-  return row;
 }
 
 }  // namespace
@@ -110,7 +99,7 @@ std::optional<ExecutionDetail> read_execution(pqxx::connection& conn, const Exec
   d.regions = db::load_execution_across_regions(conn, key.job_id, key.model_id, key.question_id, key.sample);
   // The divergence `report` computes, over just this (model, question, sample).
   views::ReportBuilder builder(key.job_id);
-  for (const auto& r : d.regions) builder.add(report_row(r));
+  for (const auto& r : d.regions) builder.add(views::to_report_row(r));
   const auto rep = builder.finish();
   if (!rep.questions.empty()) d.divergence = rep.questions.front().divergence;
   return d;
@@ -118,7 +107,7 @@ std::optional<ExecutionDetail> read_execution(pqxx::connection& conn, const Exec
 
 views::Report read_report(pqxx::connection& conn, const std::string& job_id) {
   views::ReportBuilder builder(job_id);
-  db::for_each_execution(conn, job_id, [&](const db::ExecutionRow& r) { builder.add(report_row(r)); });
+  db::for_each_execution(conn, job_id, [&](const db::ExecutionRow& r) { builder.add(views::to_report_row(r)); });
   return builder.finish();
 }
 

@@ -87,6 +87,8 @@ void write_event(json::Writer& w, std::size_t i, const ResultEvent& e, const std
   w.Int(e.key.sample);
   w.Key("status");
   write_string(w, to_string(status_after(e.event)));
+  w.Key("submission");
+  w.Int(e.submission);
   w.Key("worker_id");
   if (e.worker_id.empty())
     w.Null();
@@ -133,6 +135,16 @@ void write_event(json::Writer& w, std::size_t i, const ResultEvent& e, const std
   w.EndObject();
 }
 
+// Of two events for one key in one batch: the newer submission's, except that
+// a `completed` always beats the rest (paid work is kept, whichever run);
+// then the higher event_rank; of equal ranks the later one (`>=`).
+bool wins_over(const ResultEvent& later, const ResultEvent& earlier) {
+  const bool later_done = later.event == EventKind::completed, earlier_done = earlier.event == EventKind::completed;
+  if (later_done != earlier_done) return later_done;
+  if (later.submission != earlier.submission) return later.submission > earlier.submission;
+  return event_rank(later.event) >= event_rank(earlier.event);
+}
+
 }  // namespace
 
 std::vector<KeyedEvent> reduce_per_key(const std::vector<ResultEvent>& batch) {
@@ -140,8 +152,7 @@ std::vector<KeyedEvent> reduce_per_key(const std::vector<ResultEvent>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto [it, fresh] = by_key.try_emplace(batch[i].key);
     KeyedEvent& k = it->second;
-    // `>=`: of equal ranks the later event wins.
-    if (fresh || event_rank(batch[i].event) >= event_rank(batch[k.winner].event)) k.winner = i;
+    if (fresh || wins_over(batch[i], batch[k.winner])) k.winner = i;
     k.members.push_back(i);
   }
   std::vector<KeyedEvent> out;

@@ -4,8 +4,8 @@
 //
 // Reducing in C++ first keeps the SQL simple (an UPDATE may touch a row only
 // once per statement) and makes the outcome independent of arrival order
-// within a batch: the event of highest event_rank() wins, equal ranks keep the
-// later one (state_machine.hpp).
+// within a batch: a `completed` wins, then the newest submission's event, then
+// the highest event_rank(); equal ranks keep the later one (state_machine.hpp).
 #include <cstddef>
 #include <string>
 #include <vector>

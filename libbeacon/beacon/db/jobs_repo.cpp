@@ -141,14 +141,18 @@ Registration register_job(pqxx::connection& conn, const JobSpec& spec, const std
   return reg;
 }
 
-bool cancel_job(pqxx::connection& conn, const std::string& job_id) {
-  return transact(conn, [&](pqxx::work& w) {
-    const pqxx::result r = w.exec_params(std::string(sql::lock_job), job_id);
-    if (r.empty()) return false;
-    const auto status = r[0][0].as<std::string>();
-    if (status == "completed" || status == "failed") return true;  // finished: nothing left to cancel
+std::optional<CancelOutcome> cancel_job(pqxx::connection& conn, const std::string& job_id) {
+  return transact(conn, [&](pqxx::work& w) -> std::optional<CancelOutcome> {
+    const pqxx::result r = w.exec_params(std::string(sql::lock_job_for_cancel), job_id);
+    if (r.empty()) return std::nullopt;
+    CancelOutcome out;
+    out.status = r[0][0].as<std::string>();
+    out.submission = r[0][1].as<int>();
+    if (out.status == "completed" || out.status == "failed" || out.status == "cancelled") return out;
     w.exec_params(std::string(sql::cancel_job), job_id);
-    return true;
+    out.cancelled_now = true;
+    out.status = "cancelled";
+    return out;
   });
 }
 

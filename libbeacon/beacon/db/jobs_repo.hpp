@@ -40,10 +40,18 @@ struct Registration {
 // Throws SpecError/BadInput for a spec the database refuses, DatabaseUnavailable.
 Registration register_job(pqxx::connection& conn, const JobSpec& spec, const std::string& now_rfc3339);
 
+// What a cancel found and did.
+struct CancelOutcome {
+  bool cancelled_now = false;  // false: the job had finished (completed, failed or cancelled) already
+  std::string status;          // the job's status after the call
+  int submission = 1;          // the submission cancelled (jobs.submissions): the broadcast names it
+};
+
 // Cancels a job: pending executions become cancelled (counters moved), the
 // job becomes `cancelled` with finished_at. A job that already finished
-// (completed/failed) is left as it is. False when the job is unknown.
-bool cancel_job(pqxx::connection& conn, const std::string& job_id);
+// (completed, failed, or cancelled before) is left exactly as it is.
+// nullopt when the job is unknown.
+std::optional<CancelOutcome> cancel_job(pqxx::connection& conn, const std::string& job_id);
 
 // Current status of one execution; nullopt when no such row exists.
 std::optional<ExecStatus> execution_status(pqxx::connection& conn, const ExecutionKey& key);

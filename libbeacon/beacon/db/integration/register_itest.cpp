@@ -47,7 +47,7 @@ TEST_F(DbTest, NewJobRegistersEveryExecutionPending) {
 TEST_F(DbTest, StatusLookUpsOfUnknownThingsAreEmpty) {
   EXPECT_EQ(job_status(conn(), unique_id("nope")), std::nullopt);
   EXPECT_EQ(execution_status(conn(), ExecutionKey{unique_id("nope"), "r", "m", "q", 0}), std::nullopt);
-  EXPECT_FALSE(cancel_job(conn(), unique_id("nope")));
+  EXPECT_FALSE(cancel_job(conn(), unique_id("nope")).has_value());
 }
 
 TEST_F(DbTest, ResubmitAfterCompletionEnqueuesNothing) {
@@ -183,7 +183,7 @@ TEST_F(DbTest, CancelCancelsPendingOnlyWithExactCounters) {
   batch.push_back(make_event(EventKind::failed, r.to_enqueue[15].key));
   apply_events(conn(), batch);
 
-  EXPECT_TRUE(cancel_job(conn(), spec.job_id));
+  EXPECT_TRUE(cancel_job(conn(), spec.job_id).has_value());
   EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{0, 5, 10, 1, 56}));
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{0, 5, 10, 1, 56}));
   EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
@@ -199,7 +199,7 @@ TEST_F(DbTest, CancelCancelsPendingOnlyWithExactCounters) {
   const ApplyResult ar = apply_events(conn(), late);
   EXPECT_EQ(ar.transitioned, 2u);
   EXPECT_EQ(ar.ignored, 1u);
-  EXPECT_TRUE(cancel_job(conn(), spec.job_id));
+  EXPECT_TRUE(cancel_job(conn(), spec.job_id).has_value());
   EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{0, 3, 11, 1, 57}));
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{0, 3, 11, 1, 57}));
   EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
@@ -210,7 +210,10 @@ TEST_F(DbTest, CancelOfAFinishedJobChangesNothing) {
   const JobSpec spec = spec72(unique_id("cancel-done"));
   const Registration r = register_job(conn(), spec, kNow);
   apply_events(conn(), events_for(r.to_enqueue, EventKind::completed));
-  EXPECT_TRUE(cancel_job(conn(), spec.job_id));
+  const auto outcome = cancel_job(conn(), spec.job_id);
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_FALSE(outcome->cancelled_now) << "a finished job is not cancelled (the producer then broadcasts nothing)";
+  EXPECT_EQ(outcome->status, "completed");
   EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "completed");
   EXPECT_EQ(job_counters(conn(), spec.job_id), (Counts{0, 0, 72, 0, 0}));
   EXPECT_EQ(group_counter_mismatches(conn(), spec.job_id), 0);
@@ -220,7 +223,7 @@ TEST_F(DbTest, ResubmitLiftsACancel) {
   const JobSpec spec = spec72(unique_id("cancel-resume"));
   const Registration r = register_job(conn(), spec, kNow);
   apply_events(conn(), {make_event(EventKind::completed, r.to_enqueue[0].key)});
-  ASSERT_TRUE(cancel_job(conn(), spec.job_id));
+  ASSERT_TRUE(cancel_job(conn(), spec.job_id).has_value());
   const Registration again = register_job(conn(), spec, kNow);
   EXPECT_EQ(again.enqueued, 71u);
   EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{71, 0, 1, 0, 0}));
@@ -256,6 +259,79 @@ TEST_F(DbTest, LargeJobRegistersAndResumes) {
   using std::chrono::milliseconds;
   std::cout << "register 72,000: " << duration_cast<milliseconds>(t1 - t0).count()
             << " ms, resume: " << duration_cast<milliseconds>(t2 - t1).count() << " ms\n";
+}
+
+}  // namespace
+}  // namespace beacon::db::testing
+
+namespace beacon::db::testing {
+namespace {
+
+void expect_counters_match_rows(pqxx::connection& c, const std::string& job_id) {
+  EXPECT_EQ(job_counters(c, job_id), row_counts(c, job_id)) << "job " << job_id;
+  EXPECT_EQ(group_counter_mismatches(c, job_id), 0) << "per-group counters of job " << job_id;
+}
+
+ResultEvent of_submission(EventKind kind, const ExecutionKey& key, int submission) {
+  ResultEvent e = make_event(kind, key);
+  e.submission = submission;
+  return e;
+}
+
+// Issue 8 item 2: the cancel of the first run, and its workers' late events,
+// never land on the rows a re-submit reopened.
+TEST_F(DbTest, StaleEventsOfACancelledSubmissionLandNowhereAfterTheResubmit) {
+  const JobSpec spec = spec72(unique_id("fence"));
+  const Registration r = register_job(conn(), spec, kNow);
+  const auto& k = r.to_enqueue;
+  apply_events(conn(), {make_event(EventKind::started, k[0].key), make_event(EventKind::started, k[1].key)});
+  const auto cancelled = cancel_job(conn(), spec.job_id);
+  ASSERT_TRUE(cancelled && cancelled->cancelled_now);
+  EXPECT_EQ(cancelled->submission, 1);
+  const Registration again = register_job(conn(), spec, kNow);  // submission 2
+  EXPECT_EQ(again.enqueued, 72u);
+  EXPECT_EQ(job_field(conn(), spec.job_id, "submissions"), "2");
+  // The first run's workers report late: cancelled, failed and started of submission 1.
+  ApplyResult a = apply_events(conn(), {of_submission(EventKind::cancelled, k[0].key, 1),
+                                        of_submission(EventKind::failed, k[1].key, 1),
+                                        of_submission(EventKind::cancelled, k[2].key, 1),
+                                        of_submission(EventKind::started, k[3].key, 1)});
+  EXPECT_EQ(a.transitioned, 0u) << "nothing of submission 1 but a completed may land after the re-submit";
+  EXPECT_EQ(a.ignored, 4u);
+  EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{70, 2, 0, 0, 0}));
+  expect_counters_match_rows(conn(), spec.job_id);
+  // A completed of the old run is paid work: it lands.
+  a = apply_events(conn(), {of_submission(EventKind::completed, k[0].key, 1)});
+  EXPECT_EQ(a.transitioned, 1u);
+  // The new run finishes everything; the job is completed with nothing cancelled.
+  std::vector<ResultEvent> rest;
+  for (std::size_t i = 1; i < k.size(); ++i) rest.push_back(of_submission(EventKind::completed, k[i].key, 2));
+  apply_events(conn(), rest);
+  EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{0, 0, 72, 0, 0}));
+  expect_counters_match_rows(conn(), spec.job_id);
+  EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "completed");
+  EXPECT_EQ(job_field(conn(), spec.job_id, "cancelled"), "0");
+}
+
+TEST_F(DbTest, InOneBatchTheNewerSubmissionsEventWins) {
+  const JobSpec spec = spec72(unique_id("fence-batch"));
+  const Registration r = register_job(conn(), spec, kNow);
+  const auto& key = r.to_enqueue[0].key;
+  ASSERT_TRUE(cancel_job(conn(), spec.job_id).has_value());
+  register_job(conn(), spec, kNow);  // submission 2
+  apply_events(conn(), {of_submission(EventKind::started, key, 2), of_submission(EventKind::failed, key, 1)});
+  EXPECT_EQ(row_status(conn(), key), "running") << "the stale failed neither wins the batch nor lands";
+}
+
+TEST_F(DbTest, AJobWhoseExecutionsEndedCancelledIsNotCompleted) {
+  const JobSpec spec = spec72(unique_id("cancelled-not-done"));
+  const Registration r = register_job(conn(), spec, kNow);
+  std::vector<ResultEvent> events;
+  for (std::size_t i = 0; i < r.to_enqueue.size(); ++i)
+    events.push_back(make_event(i == 0 ? EventKind::cancelled : EventKind::completed, r.to_enqueue[i].key));
+  apply_events(conn(), events);
+  EXPECT_EQ(row_counts(conn(), spec.job_id), (Counts{0, 0, 71, 0, 1}));
+  EXPECT_EQ(job_field(conn(), spec.job_id, "status"), "cancelled");
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 --
 -- $1 JSON array, one element per execution key (reduced in C++, event_batch.hpp):
 --   {i, job_id, region, model_id, question_id, sample, status (the status the
---    event moves to), worker_id, attempt, started_us, completed_us, output,
+--    event moves to), submission, worker_id, attempt, started_us, completed_us, output,
 --    classification, receipt, latency_ms, prompt_tokens, completion_tokens, error}
 -- Returns one row per element: i, known (the execution exists), transitioned.
 -- The transaction has locked the jobs rows first (lock_jobs.sql).
@@ -13,7 +13,7 @@ WITH ev AS MATERIALIZED (
   SELECT x.*, beacon_from_us(x.started_us) AS started_at, beacon_from_us(x.completed_us) AS completed_at
   FROM jsonb_to_recordset($1::jsonb) AS x(
     i integer, job_id text, region text, model_id text, question_id text, sample integer,
-    status text, worker_id text, attempt integer, started_us bigint, completed_us bigint,
+    status text, submission integer, worker_id text, attempt integer, started_us bigint, completed_us bigint,
     output jsonb, classification text, receipt jsonb, latency_ms double precision,
     prompt_tokens bigint, completion_tokens bigint, error jsonb)
 ),
@@ -52,6 +52,9 @@ changed AS (
   WHERE (e.job_id, e.region, e.model_id, e.question_id, e.sample)
         = (ev.job_id, ev.region, ev.model_id, ev.question_id, ev.sample)
     AND beacon_transition_allowed(pre.old_status, ev.status)
+    -- Fencing (migrations/0004): only a `completed` may come from an older
+    -- submission than the one that last reset the row.
+    AND (ev.status = 'completed' OR coalesce(ev.submission, 1) >= e.submission)
   RETURNING ev.i, e.job_id, pre.old_status, e.status AS new_status, e.started_at
 ),
 -- Counter moves per job: +1 for the status entered, -1 for the status left.

@@ -1,7 +1,9 @@
 -- A re-submit (resume) of a job whose row the transaction has locked:
 --   * failed and cancelled executions go back to pending, and the counters
 --     move by exactly the rows that moved;
---   * submissions + 1;
+--   * submissions + 1, and every execution not completed carries that
+--     submission (a late event of an earlier submission then cannot cancel
+--     or fail it: apply_events.sql);
 --   * the status is recomputed with the cancel lifted (a re-submit is the
 --     user asking for the work again): `running` when an event was ever seen,
 --     `queued` before that, `completed` when every execution already is (then
@@ -10,13 +12,22 @@
 -- $1 job_id
 WITH reset_failed AS (
   UPDATE executions
-  SET status = 'pending', completed_at = NULL, updated_at = now()
+  SET status = 'pending', completed_at = NULL, updated_at = now(),
+      submission = (SELECT submissions + 1 FROM jobs WHERE job_id = $1)
   WHERE job_id = $1 AND status = 'failed'
   RETURNING 1
 ), reset_cancelled AS (
   UPDATE executions
-  SET status = 'pending', completed_at = NULL, updated_at = now()
+  SET status = 'pending', completed_at = NULL, updated_at = now(),
+      submission = (SELECT submissions + 1 FROM jobs WHERE job_id = $1)
   WHERE job_id = $1 AND status = 'cancelled'
+  RETURNING 1
+), reopen AS (
+  -- Pending and running rows are enqueued again too: they belong to the new
+  -- submission from now on (a late `cancelled` of the old run cannot land).
+  UPDATE executions
+  SET submission = (SELECT submissions + 1 FROM jobs WHERE job_id = $1)
+  WHERE job_id = $1 AND status IN ('pending', 'running')
   RETURNING 1
 ), moved AS (
   SELECT (SELECT count(*) FROM reset_failed)::integer AS failed,
