@@ -24,6 +24,16 @@ metrics::Counter& unchecked() {
       "Redelivered or re-submitted messages run without the completed check (database unreachable)");
   return c;
 }
+// A look-up that takes longer than this is not worth waiting for: the
+// message runs unchecked (counted), as when the database is down.
+db::ConnectOptions connect_options() {
+  db::ConnectOptions o;
+  o.application_name = "beacon-worker preflight";
+  o.statement_timeout_ms = 2000;
+  o.lock_timeout_ms = 1000;
+  return o;
+}
+
 }  // namespace
 
 Preflight::Preflight(std::string database_url, Mailbox<PreflightItem>& results)
@@ -98,7 +108,7 @@ bool Preflight::ensure_connection() {
   if (db_) return true;
   if (Clock::now() < db_retry_after_) return false;
   try {
-    db_ = db::connect(database_url_);
+    db_ = db::connect(database_url_, connect_options());
     return true;
   } catch (const std::exception& e) {
     db_retry_after_ = Clock::now() + kDbRetryDelay;
