@@ -3,9 +3,9 @@
 --
 -- executions.submission is the submission that last (re)opened the row:
 -- 1 at registration, n when the n-th submit reset it to pending. Result
--- events carry the submission of the message their worker ran; an event of an
--- older submission may still complete the row (that answer was paid for), but
--- its started / failed / cancelled changes nothing (apply_events.sql).
+-- events carry the submission of the message their worker ran; a failed or
+-- cancelled of an older submission changes nothing (apply_events.sql), its
+-- completed (paid for) and started (a run really under way) still land.
 ALTER TABLE executions ADD COLUMN submission integer NOT NULL DEFAULT 1 CHECK (submission >= 1);
 
 -- A job whose executions all finished is `completed` only when none failed

@@ -423,20 +423,16 @@ std::string Client::consume(const std::string& queue) {
 
 void Client::cancel(const std::string& consumer_tag) {
   require_connected("basic.cancel");
-  if (blocked()) {
-    // No reply can come while blocked: a draining owner must not wait
-    // rpc_timeout for it. nowait: the broker acts on it when it unblocks.
-    amqp_basic_cancel_t m{};
-    m.consumer_tag = bytes(consumer_tag);
-    m.nowait = 1;
-    check_status(bounded("basic.cancel", options_.send_timeout,
-                         [&] { return amqp_send_method(conn_, kConsumeChannel, AMQP_BASIC_CANCEL_METHOD, &m); }),
-                 "basic.cancel");
-    return;
-  }
-  bounded("basic.cancel", options_.rpc_timeout + options_.send_timeout,
-          [&] { return amqp_basic_cancel(conn_, kConsumeChannel, bytes(consumer_tag)); });
-  check_reply(kConsumeChannel, "basic.cancel");
+  // Always nowait: a draining owner must never wait for a cancel-ok. Under a
+  // resource alarm none may come for rpc_timeout, and connection.blocked can
+  // reach us only after the cancel was sent (a race the worker lost under
+  // load). Deliveries already on their way still arrive; callers handle them.
+  amqp_basic_cancel_t m{};
+  m.consumer_tag = bytes(consumer_tag);
+  m.nowait = 1;
+  check_status(bounded("basic.cancel", options_.send_timeout,
+                       [&] { return amqp_send_method(conn_, kConsumeChannel, AMQP_BASIC_CANCEL_METHOD, &m); }),
+               "basic.cancel");
 }
 
 void Client::ack(std::uint64_t tag, bool multiple) {

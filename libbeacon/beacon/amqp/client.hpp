@@ -39,8 +39,7 @@
 // alarm the broker sends connection.blocked and then reads nothing from
 // this connection: blocked() / blocked_for() say so (and the reason), a
 // synchronous method throws Timeout at once (it could only wait for
-// rpc_timeout; the connection stays as it was), cancel() is sent without
-// waiting for its reply, and close() skips the graceful handshake. Publishes
+// rpc_timeout; the connection stays as it was), and close() skips the graceful handshake. Publishes
 // are still accepted, into the socket buffers, as far as send_timeout lets
 // them; callers should stop publishing while blocked().
 //
@@ -184,9 +183,9 @@ class Client {
   std::string consume(const std::string& queue);  // returns the consumer tag
   // basic.cancel: no new deliveries for this consumer; unacked ones stay
   // unacked (ack or reject them as usual) and ones already read stay queued
-  // for take_delivery(). While blocked() it is sent without waiting for the
-  // reply (the broker reads it when it unblocks; until then deliveries
-  // already sent may still arrive).
+  // for take_delivery(). Sent nowait, always: it never waits for a reply
+  // (none comes under a resource alarm), so deliveries the broker sent
+  // before it read the cancel may still arrive.
   void cancel(const std::string& consumer_tag);
   void ack(std::uint64_t tag, bool multiple = false);
   void reject(std::uint64_t tag, bool requeue);

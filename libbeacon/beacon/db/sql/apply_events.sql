@@ -52,9 +52,11 @@ changed AS (
   WHERE (e.job_id, e.region, e.model_id, e.question_id, e.sample)
         = (ev.job_id, ev.region, ev.model_id, ev.question_id, ev.sample)
     AND beacon_transition_allowed(pre.old_status, ev.status)
-    -- Fencing (migrations/0004): only a `completed` may come from an older
-    -- submission than the one that last reset the row.
-    AND (ev.status = 'completed' OR coalesce(ev.submission, 1) >= e.submission)
+    -- Fencing (migrations/0004): a `failed` or `cancelled` of an older
+    -- submission than the one that last reset the row changes nothing. Its
+    -- `completed` (paid work) and `started` (a worker really runs it: the new
+    -- submission's copy then waits for that run instead of paying again) land.
+    AND (ev.status IN ('completed', 'running') OR coalesce(ev.submission, 1) >= e.submission)
   RETURNING ev.i, e.job_id, pre.old_status, e.status AS new_status, e.started_at
 ),
 -- Counter moves per job: +1 for the status entered, -1 for the status left.
