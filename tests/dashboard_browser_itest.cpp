@@ -20,13 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 long db_count(const std::string& sql, const std::string& job) {
   pqxx::connection c(require_env("BEACON_DATABASE_URL"));
   pqxx::read_transaction tx(c);

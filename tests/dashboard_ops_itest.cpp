@@ -42,13 +42,6 @@ RunResult promtool_check_metrics(const std::string& exposition, const std::strin
   return run({"/bin/sh", "-c", std::string(kPromtool) + " check metrics < \"$0\"", file}, {}, 60s);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST(OpsKit, WorkerAndWriterMetricsPassPromtool) {

@@ -19,13 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 void publish_events(const std::vector<ResultEvent>& events) {
   amqp::Client client(amqp::ClientOptions{require_env("BEACON_AMQP_URL"), "e2e-test"});
   client.connect();

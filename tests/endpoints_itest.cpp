@@ -180,13 +180,6 @@ long sum_attempts(const std::string& job) {
   return tx.exec_params1("SELECT coalesce(sum(attempts), 0) FROM executions WHERE job_id=$1", job)[0].as<long>();
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 long count_of(const std::string& text, const std::string& needle) {
   long n = 0;
   for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + needle.size())) ++n;

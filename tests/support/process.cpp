@@ -52,14 +52,14 @@ int decode_status(int status) {
   return -1;
 }
 
-std::string slurp(const std::string& path) {
+}  // namespace
+
+std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
 }
-
-}  // namespace
 
 Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env, std::string log_path)
     : log_path_(std::move(log_path)) {
@@ -107,7 +107,7 @@ void Process::kill() {
   wait(std::chrono::seconds(10));
 }
 
-std::string Process::output() const { return slurp(log_path_); }
+std::string Process::output() const { return read_text(log_path_); }
 
 RunResult run(std::vector<std::string> argv, std::map<std::string, std::string> env, std::chrono::milliseconds timeout) {
   char out_tmpl[] = "/tmp/beacon-run-out-XXXXXX";
@@ -134,7 +134,7 @@ RunResult run(std::vector<std::string> argv, std::map<std::string, std::string> 
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  RunResult result{code, slurp(out_tmpl), slurp(err_tmpl)};
+  RunResult result{code, read_text(out_tmpl), read_text(err_tmpl)};
   ::unlink(out_tmpl);
   ::unlink(err_tmpl);
   return result;

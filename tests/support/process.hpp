@@ -43,6 +43,9 @@ struct RunResult {
   std::string out;
   std::string err;
 };
+// The whole file ("" when it cannot be read).
+std::string read_text(const std::string& path);
+
 RunResult run(std::vector<std::string> argv, std::map<std::string, std::string> env = {},
               std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
