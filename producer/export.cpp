@@ -44,6 +44,8 @@ std::string to_jsonl(const db::ExecutionRow& r) {
   w.Key("prompt_tokens"); if (r.prompt_tokens) w.Int64(*r.prompt_tokens); else w.Null();
   w.Key("completion_tokens"); if (r.completion_tokens) w.Int64(*r.completion_tokens); else w.Null();
   w.Key("attempts"); w.Int(r.attempts);
+  w.Key("seed"); if (r.seed) w.Int64(*r.seed); else w.Null();
+  w.Key("cost_usd"); if (r.cost_usd) w.Double(*r.cost_usd); else w.Null();
   write_opt_str(w, "worker_id", r.worker_id);
   if (r.error_json) json::write_raw(w, "error", *r.error_json); else { w.Key("error"); w.Null(); }
   if (r.receipt_json) json::write_raw(w, "receipt", *r.receipt_json); else { w.Key("receipt"); w.Null(); }

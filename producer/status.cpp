@@ -32,6 +32,7 @@ std::optional<Snapshot> load(pqxx::connection& conn, const std::string& job_id, 
   for (const auto& g : db::load_groups(conn, job_id, by)) {
     refused += g.refused;
     s.groups.push_back(views::to_group_row(g));
+    s.job.spend.add(s.groups.back().spend);  // every execution is in exactly one group of a dimension
   }
   s.job.counts.refused = refused;
   return s;

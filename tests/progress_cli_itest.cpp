@@ -68,6 +68,7 @@ TEST(ProgressCli, StatusReportAndExportOnAFixedState) {
             "job " + id + " · failed · 4/4 (100.0%)\n"
             "completed 3 · failed 1 · running 0 · pending 0 · cancelled 0 · refused 1\n"
             "elapsed 1m30s · ETA 0s\n"
+            "tokens 15 in · 21 out\n"  // the completed rows' usage; no price, so no cost
             "questions:\n"
             "├─ q_b: 2/2 ✅\n"
             "└─ q_a: 2/2 ❌ (1 failed) (1 refused)\n");
@@ -88,7 +89,8 @@ TEST(ProgressCli, StatusReportAndExportOnAFixedState) {
   d.Parse(js.out.c_str());
   ASSERT_FALSE(d.HasParseError()) << js.out;
   for (const char* k : {"job_id", "status", "total", "pending", "running", "completed", "failed", "cancelled",
-                        "refused", "done", "percent", "created_at", "elapsed_s", "eta_s", "stalled", "questions"})
+                        "refused", "done", "percent", "created_at", "elapsed_s", "eta_s", "stalled", "questions",
+                        "prompt_tokens", "completion_tokens", "cost_usd"})
     EXPECT_TRUE(d.HasMember(k)) << "status --json lacks " << k << ": " << js.out;
   EXPECT_EQ(d["completed"].GetInt(), 3);
   EXPECT_EQ(d["questions"].Size(), 2u);

@@ -51,7 +51,7 @@ TEST(WorkerBlocked, SigtermIsHonouredWithinTheDrainBoundWhileTheBrokerBlocks) {
   constexpr long kTotal = 8;
   auto s = f.submit(numbered_spec({region}, {"m1"}, kTotal, job), job);
   ASSERT_EQ(s.exit_code, 0) << s.err;
-  ASSERT_TRUE(eventually([&] { return scrape(port, "beacon_worker_endpoint_in_flight") == 4; }, 30s))
+  ASSERT_TRUE(eventually([&] { return try_scrape(port, "beacon_worker_endpoint_in_flight") == 4; }, 30s))
       << f.logs_tail();
   double took = -1;
   {

@@ -32,7 +32,7 @@ TEST(WorkerDrain, SigtermFinishesExactlyTheInFlightWorkAndLeavesTheRestQueued) {
   auto s = f.submit(numbered_spec({region}, {"m1"}, kTotal, job), job);
   ASSERT_EQ(s.exit_code, 0) << s.err;
   ASSERT_TRUE(eventually(
-      [&] { return scrape(port, "beacon_worker_in_flight") == 4 && scrape(port, "beacon_worker_endpoint_in_flight") == 4; },
+      [&] { return scrape(port, "beacon_worker_in_flight") == 4 && try_scrape(port, "beacon_worker_endpoint_in_flight") == 4; },
       30s))
       << f.logs_tail();
   ASSERT_EQ(sim_stat(f, "requests"), 4);

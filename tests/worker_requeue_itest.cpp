@@ -57,7 +57,7 @@ TEST(WorkerRequeue, RollingRestartsDuringLongInferencesDeadLetterNothing) {
       auto s = f.submit(numbered_spec({region}, {"m1"}, kTotal, job), job);
       ASSERT_EQ(s.exit_code, 0) << s.err;
     }
-    ASSERT_TRUE(eventually([&] { return scrape(port, "beacon_worker_endpoint_in_flight") >= 4; }, 30s))
+    ASSERT_TRUE(eventually([&] { return try_scrape(port, "beacon_worker_endpoint_in_flight") >= 4; }, 30s))
         << "round " << round << ": the worker should have 4 inferences on the wire\n" << w.output();
     requeued += scrape(port, "beacon_worker_messages_requeued_total");
     refreshed += scrape(port, "beacon_worker_messages_refreshed_total");

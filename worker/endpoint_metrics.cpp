@@ -16,6 +16,17 @@ EndpointMetrics::Series& EndpointMetrics::series(const std::string& endpoint, co
                          "Inference requests waiting for a slot, the circuit or a backoff", l);
     s.circuit = &r_.gauge("beacon_worker_endpoint_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", l);
     s.opened = &r_.counter("beacon_worker_endpoint_circuit_opened_total", "Times the endpoint's circuit opened", l);
+    auto with_direction = [&](const char* d) {
+      auto ld = l;
+      ld.emplace_back("direction", d);
+      return ld;
+    };
+    s.input_tokens = &r_.counter("beacon_worker_tokens_total", "Tokens of answered requests, as the server reported them",
+                                 with_direction("input"));
+    s.output_tokens = &r_.counter("beacon_worker_tokens_total", "Tokens of answered requests, as the server reported them",
+                                  with_direction("output"));
+    s.cost = &r_.counter("beacon_worker_cost_micro_usd_total",
+                         "Cost of answered requests by the endpoint entry's prices, in millionths of a USD", l);
   }
   return s;
 }
@@ -32,6 +43,21 @@ void EndpointMetrics::observe(const infer::AttemptEvent& e) {
                           {{"endpoint", e.endpoint}, {"region", e.region}, {"model", e.model}, {"kind", e.error_kind}});
   }
   counter->inc();
+}
+
+void EndpointMetrics::spent(const std::string& endpoint, const std::string& region, const std::string& model,
+                            const Output& output, std::optional<double> cost_usd) {
+  std::lock_guard lock(mutex_);
+  Series& s = series(endpoint, region, model);
+  if (output.prompt_tokens && *output.prompt_tokens > 0) s.input_tokens->inc(static_cast<double>(*output.prompt_tokens));
+  if (output.completion_tokens && *output.completion_tokens > 0)
+    s.output_tokens->inc(static_cast<double>(*output.completion_tokens));
+  if (cost_usd && *cost_usd > 0) {
+    s.cost_carry_micro_usd += *cost_usd * 1e6;
+    const auto whole = static_cast<std::uint64_t>(s.cost_carry_micro_usd);
+    s.cost->inc(whole);
+    s.cost_carry_micro_usd -= static_cast<double>(whole);
+  }
 }
 
 void EndpointMetrics::refresh(const std::vector<infer::EndpointStats>& stats) {

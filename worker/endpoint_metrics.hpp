@@ -13,8 +13,13 @@
 //   beacon_worker_endpoint_queued{endpoint,region,model}               waiting for a slot, the circuit or a backoff
 //   beacon_worker_endpoint_circuit_state{endpoint,region,model}        0 closed, 1 half-open, 2 open
 //   beacon_worker_endpoint_circuit_opened_total{endpoint,region,model} times the circuit opened
+//   beacon_worker_tokens_total{endpoint,region,model,direction}        tokens of answered requests (input, output)
+//   beacon_worker_cost_micro_usd_total{endpoint,region,model}          their cost by the entry's prices, in
+//                                                                      millionths of a USD (counters are integers;
+//                                                                      the fraction is carried, never dropped)
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -31,6 +36,9 @@ class EndpointMetrics {
   void observe(const infer::AttemptEvent& e);
   // Gauges and the circuit counter from a stats() snapshot. Thread-safe.
   void refresh(const std::vector<infer::EndpointStats>& stats);
+  // Tokens and cost of one answered execution. Thread-safe.
+  void spent(const std::string& endpoint, const std::string& region, const std::string& model, const Output& output,
+             std::optional<double> cost_usd);
 
  private:
   struct Series {
@@ -40,6 +48,10 @@ class EndpointMetrics {
     metrics::Gauge* queued = nullptr;
     metrics::Gauge* circuit = nullptr;
     metrics::Counter* opened = nullptr;
+    metrics::Counter* input_tokens = nullptr;
+    metrics::Counter* output_tokens = nullptr;
+    metrics::Counter* cost = nullptr;
+    double cost_carry_micro_usd = 0;  // below one micro-USD, not yet counted
     std::uint64_t opened_seen = 0;
     std::map<std::string, metrics::Counter*> errors;  // by kind
   };

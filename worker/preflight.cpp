@@ -5,6 +5,7 @@
 
 #include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
+#include <beacon/db/worker_leases.hpp>
 #include <beacon/metrics/registry.hpp>
 
 namespace beacon {
@@ -24,6 +25,12 @@ metrics::Counter& unchecked() {
       "Redelivered or re-submitted messages run without the completed check (database unreachable)");
   return c;
 }
+metrics::Counter& lease_waits() {
+  static auto& c = metrics::default_registry().counter(
+      "beacon_worker_preflight_lease_waits_total",
+      "Redelivered messages that waited for another live worker's run of the same execution instead of paying again");
+  return c;
+}
 // A look-up that takes longer than this is not worth waiting for: the
 // message runs unchecked (counted), as when the database is down.
 db::ConnectOptions connect_options() {
@@ -36,8 +43,18 @@ db::ConnectOptions connect_options() {
 
 }  // namespace
 
-Preflight::Preflight(std::string database_url, Mailbox<PreflightItem>& results)
-    : database_url_(std::move(database_url)), results_(results), thread_([this] { loop(); }) {}
+Preflight::Preflight(std::string database_url, std::string worker_id, std::string region,
+                     Mailbox<PreflightItem>& results)
+    : database_url_(std::move(database_url)),
+      worker_id_(std::move(worker_id)),
+      region_(std::move(region)),
+      results_(results),
+      thread_([this] { loop(); }) {
+  // Registered now, so /metrics shows them at 0 from the start.
+  lookup_errors();
+  unchecked();
+  lease_waits();
+}
 
 Preflight::~Preflight() { stop(); }
 
@@ -60,16 +77,15 @@ void Preflight::stop() {
 
 void Preflight::loop() {
   while (true) {
+    heartbeat_if_due();
     PreflightItem item;
     {
       std::unique_lock lock(mutex_);
       auto due = [this] { return !rechecks_.empty() && rechecks_.begin()->first <= Clock::now(); };
-      while (!stopping_ && queue_.empty() && !due()) {
-        if (rechecks_.empty()) {
-          wake_.wait(lock);
-        } else {
-          wake_.wait_until(lock, rechecks_.begin()->first);
-        }
+      while (!stopping_ && queue_.empty() && !due() && Clock::now() < next_heartbeat_) {
+        auto until = next_heartbeat_;
+        if (!rechecks_.empty()) until = std::min(until, rechecks_.begin()->first);
+        wake_.wait_until(lock, until);
       }
       if (!queue_.empty()) {
         item = std::move(queue_.front());
@@ -77,29 +93,60 @@ void Preflight::loop() {
       } else if (due()) {
         item = std::move(rechecks_.begin()->second);
         rechecks_.erase(rechecks_.begin());
-      } else {
+      } else if (stopping_) {
+        lock.unlock();
+        forget_heartbeat();
         return;  // stopping: the worker no longer waits for verdicts
+      } else {
+        continue;  // a heartbeat is due
       }
     }
-    auto verdict = decide(item);
+    auto d = decide(item);
     const auto now = Clock::now();
-    if (!verdict) {
+    if (!d.verdict) {
       if (item.waiting_since == Clock::time_point{}) {
         item.waiting_since = now;
-        spdlog::info("{}: running on another worker; waiting for its outcome (up to {} s)",
-                     item.message.key.log_context(), kOtherRunWait.count());
+        if (d.live_lease) lease_waits().inc();
+        spdlog::info("{}: {}; waiting for its outcome (up to {} s)", item.message.key.log_context(), d.waiting_for,
+                     d.wait_at_most.count());
       }
-      if (now - item.waiting_since < kOtherRunWait) {
+      if (now - item.waiting_since < d.wait_at_most) {
         std::lock_guard lock(mutex_);
         rechecks_.emplace(now + kOtherRunRecheck, std::move(item));
         continue;
       }
-      spdlog::warn("{}: still running elsewhere after {} s; running it here too", item.message.key.log_context(),
-                   kOtherRunWait.count());
-      verdict = Verdict::run;
+      spdlog::warn("{}: {} for more than {} s; running it here too", item.message.key.log_context(), d.waiting_for,
+                   d.wait_at_most.count());
+      d.verdict = Verdict::run;
     }
-    item.verdict = *verdict;
+    item.verdict = *d.verdict;
     results_.put(std::move(item));
+  }
+}
+
+void Preflight::heartbeat_if_due() {
+  const auto now = Clock::now();
+  if (now < next_heartbeat_) return;
+  next_heartbeat_ = now + kHeartbeatEvery;
+  if (!ensure_connection() || !leases_) return;
+  try {
+    db::heartbeat_worker(*db_, worker_id_, region_);
+  } catch (const std::exception& e) {
+    db_.reset();
+    db_retry_after_ = now + kDbRetryDelay;
+    spdlog::warn("preflight: heartbeat of worker {} (region {}) failed ({}); other workers may run its work again "
+                 "once its lease is {} s old",
+                 worker_id_, region_, e.what(), kLeaseExpiry.count());
+  }
+}
+
+void Preflight::forget_heartbeat() {
+  if (!db_ || !leases_) return;
+  try {
+    db::forget_worker(*db_, worker_id_);
+  } catch (const std::exception& e) {
+    spdlog::warn("preflight: could not release the lease of worker {} ({}); it expires in {} s", worker_id_, e.what(),
+                 kLeaseExpiry.count());
   }
 }
 
@@ -109,6 +156,11 @@ bool Preflight::ensure_connection() {
   if (Clock::now() < db_retry_after_) return false;
   try {
     db_ = db::connect(database_url_, connect_options());
+    leases_ = db::worker_leases_available(*db_);
+    if (!leases_) {
+      spdlog::warn("preflight: table worker_heartbeats is missing (run `beacon-producer migrate`): without leases a "
+                   "redelivered execution that is still running on another worker runs here too");
+    }
     return true;
   } catch (const std::exception& e) {
     db_retry_after_ = Clock::now() + kDbRetryDelay;
@@ -126,7 +178,7 @@ std::optional<db::JobState> Preflight::job(const std::string& job_id) {
   return state;
 }
 
-std::optional<Verdict> Preflight::decide(const PreflightItem& item) {
+Preflight::Decision Preflight::decide(const PreflightItem& item) {
   const auto& key = item.message.key;
   const bool may_be_done = item.redelivered || item.message.submission > 1;
   if (!ensure_connection()) {
@@ -134,26 +186,45 @@ std::optional<Verdict> Preflight::decide(const PreflightItem& item) {
       unchecked().inc();
       spdlog::warn("{}: database unreachable, running it without the completed check", key.log_context());
     }
-    return Verdict::run;
+    return Decision::now(Verdict::run);
   }
   try {
     auto state = job(key.job_id);
-    if (state && state->status == "cancelled") return Verdict::job_cancelled;
+    if (state && state->status == "cancelled") return Decision::now(Verdict::job_cancelled);
     // A message of an earlier submit that was never delivered before may
     // still be done: the re-submit enqueued its execution again.
-    if (may_be_done || (state && item.message.submission < state->submissions)) {
-      auto status = db::execution_status(*db_, key);
-      if (status && *status == ExecStatus::completed) return Verdict::already_completed;
-      if (status && *status == ExecStatus::running && !item.redelivered) return std::nullopt;
-    }
-    return Verdict::run;
+    if (may_be_done || (state && item.message.submission < state->submissions)) return decide_running(item);
+    return Decision::now(Verdict::run);
   } catch (const std::exception& e) {
     db_.reset();
     db_retry_after_ = Clock::now() + kDbRetryDelay;
     lookup_errors().inc();
     spdlog::warn("preflight lookup failed for {} ({}); running it", key.log_context(), e.what());
-    return Verdict::run;
+    return Decision::now(Verdict::run);
   }
+}
+
+Preflight::Decision Preflight::decide_running(const PreflightItem& item) {
+  const auto& key = item.message.key;
+  std::optional<ExecStatus> status;
+  db::ExecutionLease lease;
+  if (leases_) {
+    auto l = db::execution_lease(*db_, key, kLeaseExpiry);
+    if (l) {
+      lease = *l;
+      status = l->status;
+    }
+  } else {
+    status = db::execution_status(*db_, key);
+  }
+  if (status && *status == ExecStatus::completed) return Decision::now(Verdict::already_completed);
+  if (!status || *status != ExecStatus::running) return Decision::now(Verdict::run);
+  if (!item.redelivered) return Decision::wait(kOtherRunWait, "running on another worker");
+  // Redelivered and running: a live lease of another worker means its broker
+  // connection dropped, not the worker; its outcome is on the way.
+  if (lease.holder_alive && lease.worker_id != worker_id_)
+    return Decision::wait(kLiveLeaseWait, "redelivered while worker " + lease.worker_id + " (alive) runs it", true);
+  return Decision::now(Verdict::run);
 }
 
 }  // namespace beacon

@@ -36,10 +36,20 @@ enum class Verdict { run, already_completed, job_cancelled };
 // submit, a producer's re-publish) whose execution is `running` has a twin
 // being worked on by a live worker: it waits for that run's outcome,
 // re-checking every kOtherRunRecheck, for at most kOtherRunWait, then runs.
-// A redelivered message whose row is running runs at once: the worker that
-// started it is gone (that is why the broker redelivered it).
 inline constexpr std::chrono::milliseconds kOtherRunRecheck{500};
 inline constexpr std::chrono::seconds kOtherRunWait{60};
+// A redelivered message whose row is `running` was started by a worker that
+// either died or only lost its broker connection (it keeps running its
+// inferences and publishes their outcome on its next connection). The lease
+// tells them apart (migration 0006): every worker heartbeats every
+// kHeartbeatEvery; a row started by another worker whose heartbeat is younger
+// than kLeaseExpiry is that worker's live run, and this one waits for its
+// outcome (at most kLiveLeaseWait, a bound on one inference with its
+// retries), re-checking every kOtherRunRecheck. A crashed worker's work runs
+// elsewhere once its heartbeat is kLeaseExpiry old.
+inline constexpr std::chrono::seconds kHeartbeatEvery{5};
+inline constexpr std::chrono::seconds kLeaseExpiry{15};
+inline constexpr std::chrono::seconds kLiveLeaseWait{600};
 
 struct PreflightItem {
   std::uint64_t generation = 0;  // AMQP connection generation the tag belongs to
@@ -52,21 +62,40 @@ struct PreflightItem {
 
 class Preflight {
  public:
-  // Empty database_url: no lookups, every verdict is `run`.
-  Preflight(std::string database_url, Mailbox<PreflightItem>& results);
+  // Empty database_url: no lookups, every verdict is `run`. worker_id and
+  // region name this worker's heartbeat.
+  Preflight(std::string database_url, std::string worker_id, std::string region, Mailbox<PreflightItem>& results);
   ~Preflight();
   void submit(PreflightItem item);
   void stop();
 
  private:
+  // What decide() found: a verdict, or a run elsewhere to wait for (and how long at most).
+  struct Decision {
+    std::optional<Verdict> verdict;
+    std::chrono::seconds wait_at_most{0};
+    std::string waiting_for;
+    bool live_lease = false;  // waiting for another worker's live run of a redelivered message
+    static Decision now(Verdict v) { return Decision{v, std::chrono::seconds{0}, std::string(), false}; }
+    static Decision wait(std::chrono::seconds at_most, std::string why, bool live_lease = false) {
+      return Decision{std::nullopt, at_most, std::move(why), live_lease};
+    }
+  };
   void loop();
-  // nullopt: a twin is running; look again later.
-  std::optional<Verdict> decide(const PreflightItem& item);
+  Decision decide(const PreflightItem& item);
+  Decision decide_running(const PreflightItem& item);
+  // Writes this worker's heartbeat when it is due (and the database is there).
+  void heartbeat_if_due();
+  void forget_heartbeat();
   std::optional<db::JobState> job(const std::string& job_id);  // cached a few seconds
   bool ensure_connection();
 
   std::string database_url_;
+  std::string worker_id_;
+  std::string region_;
   Mailbox<PreflightItem>& results_;
+  bool leases_ = false;  // migration 0006 applied (checked on each new connection)
+  std::chrono::steady_clock::time_point next_heartbeat_{};
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<PreflightItem> queue_;

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,7 @@ struct Slot {
   std::vector<Parked> parked;
   SlotPhase phase = SlotPhase::preflight;
   std::string started_at;  // RFC 3339, set when the inference starts
+  std::optional<std::int64_t> seed;  // the seed its request carries (params.seed + sample), if any
 };
 
 // One execution in one submission.

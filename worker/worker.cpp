@@ -21,7 +21,10 @@
 #include <beacon/core/messages.hpp>
 #include <beacon/core/prompt.hpp>
 #include <beacon/core/stop_signal.hpp>
+#include <beacon/core/errors.hpp>
 #include <beacon/infer/inference_client.hpp>
+#include <beacon/infer/pricing.hpp>
+#include <beacon/infer/protocol.hpp>
 #include <beacon/metrics/http_server.hpp>
 
 #include "cancel_memory.hpp"
@@ -81,7 +84,7 @@ class Worker {
         work_(io_.get_executor()),
         endpoints_(std::move(endpoints)),
         inference_(io_, endpoints_),
-        preflight_(o.database_url, preflight_results_),
+        preflight_(o.database_url, o.worker_id, o.region, preflight_results_),
         m_(o.region),
         endpoint_metrics_(metrics::default_registry()),
         slots_(recent_, cancels_) {
@@ -405,7 +408,14 @@ class Worker {
     req.system_prompt = render_system_prompt(msg.system_prompt, msg.key.region, msg.key.model_id);
     req.prompt = msg.prompt;
     req.params_json = msg.params_json;
+    req.sample = msg.key.sample;
     req.caller_tag = id;
+    try {
+      slot->seed = infer::sent_seed(*ep, req);
+    } catch (const BadInput&) {
+      // Bad params: the request fails with the reason when it is built.
+    }
+    started.seed = slot->seed;
     boost::asio::post(io_, [this, ep, req = std::move(req), id]() mutable {
       inference_.submit(*ep, std::move(req), [this, id](infer::InferenceOutcome out) mutable {
         completions_.put(Completion{id, std::move(out)});
@@ -430,10 +440,15 @@ class Worker {
     if (c.outcome.cancelled) return finish_cancelled(c.slot, "job cancelled before this request reached the endpoint");
     ResultEvent e = base_event(c.outcome.ok ? EventKind::completed : EventKind::failed, slot->message, slot->started_at);
     e.attempt = std::max(1, c.outcome.attempts);
+    e.seed = slot->seed;
     e.completed_at = now_rfc3339();
     e.receipt = c.outcome.receipt;
     if (c.outcome.ok) {
       e.output = c.outcome.output;
+      if (const auto* ep = endpoints_.find(key.region, key.model_id)) {
+        e.cost_usd = infer::cost_usd(ep->prices, *e.output, e.receipt ? e.receipt->latency_ms : 0);
+        endpoint_metrics_.spent(ep->parsed_url.redacted(), ep->region, ep->model, *e.output, e.cost_usd);
+      }
       m_.completed.inc();
       spdlog::debug("{}: completed ({}, {:.0f} ms)", key.log_context(), to_string(e.output->classification),
                     e.receipt->latency_ms);

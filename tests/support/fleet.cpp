@@ -126,12 +126,15 @@ Process& Fleet::start_writer(std::vector<std::string> extra_args) {
   return *procs_.back();
 }
 
-Process& Fleet::start_worker(const std::string& region, std::vector<std::string> extra_args) {
+Process& Fleet::start_worker(const std::string& region, std::vector<std::string> extra_args,
+                             const std::map<std::string, std::string>& env_overrides) {
   regions_.insert(region);
   std::vector<std::string> argv{build_dir() + "/beacon-worker", "--region", region};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  auto e = env();
+  for (const auto& [k, v] : env_overrides) e[k] = v;
   procs_.push_back(std::make_unique<Process>(
-      argv, env(), dir_ + "/worker-" + region + "-" + std::to_string(counter_++) + ".log"));
+      argv, e, dir_ + "/worker-" + region + "-" + std::to_string(counter_++) + ".log"));
   return *procs_.back();
 }
 

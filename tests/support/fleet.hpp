@@ -61,7 +61,10 @@ class Fleet {
   std::string write_file(const std::string& name, const std::string& text);
 
   Process& start_writer(std::vector<std::string> extra_args = {});
-  Process& start_worker(const std::string& region, std::vector<std::string> extra_args = {});
+  // env_overrides replace entries of env() for this worker only (e.g. its own
+  // BEACON_AMQP_URL through a TcpGate).
+  Process& start_worker(const std::string& region, std::vector<std::string> extra_args = {},
+                        const std::map<std::string, std::string>& env_overrides = {});
   std::vector<std::unique_ptr<Process>>& processes() { return procs_; }
 
   RunResult producer(std::vector<std::string> args, std::chrono::milliseconds timeout = std::chrono::seconds(300));

@@ -20,7 +20,7 @@ int connect_to(const std::string& host, int port) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return -1;
-  int fd = socket(res->ai_family, res->ai_socktype, 0);
+  int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
   if (fd >= 0 && ::connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
     ::close(fd);
     fd = -1;
@@ -46,7 +46,9 @@ bool forward(int from, int to) {
 
 TcpGate::TcpGate(std::string upstream_host, int upstream_port)
     : upstream_host_(std::move(upstream_host)), upstream_port_(upstream_port) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  // CLOEXEC everywhere: a child started later (a worker) must not inherit a
+  // relayed socket, or cut() closes nothing (the child keeps the connection open).
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -77,12 +79,23 @@ void TcpGate::cut() {
 
 void TcpGate::blackhole() { silent_ = true; }
 
+void TcpGate::refuse() {
+  refusing_ = true;
+  cut();
+}
+
+void TcpGate::open() { refusing_ = false; }
+
 void TcpGate::accept_loop() {
   while (!stop_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, kTickMs) <= 0) continue;
-    const int client = ::accept(listen_fd_, nullptr, nullptr);
+    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
+    if (refusing_) {
+      ::close(client);
+      continue;
+    }
     const int upstream = connect_to(upstream_host_, upstream_port_);
     if (upstream < 0) {
       ::close(client);

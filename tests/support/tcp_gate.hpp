@@ -25,6 +25,10 @@ class TcpGate {
   // Stops relaying bytes on every connection, leaving the sockets open: the
   // peers hear nothing, as behind a dead router. Only heartbeats notice.
   void blackhole();
+  // Cuts every connection and refuses new ones (accepted, then closed at
+  // once, as a peer whose broker port is down) until open().
+  void refuse();
+  void open();
 
  private:
   void accept_loop();
@@ -36,6 +40,7 @@ class TcpGate {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> silent_{false};
+  std::atomic<bool> refusing_{false};
   std::atomic<unsigned> epoch_{0};  // bumped by cut(): relays of older epochs close
   std::mutex mutex_;
   std::vector<std::thread> relays_;

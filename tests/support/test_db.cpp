@@ -109,15 +109,17 @@ long group_counter_mismatches(pqxx::connection& c, const std::string& job_id) {
       "WITH recount AS ("
       "  SELECT d.dimension, d.group_id, sum(d.total) AS total, sum(d.pending) AS pending,"
       "         sum(d.running) AS running, sum(d.completed) AS completed, sum(d.failed) AS failed,"
-      "         sum(d.cancelled) AS cancelled, sum(d.refused) AS refused, sum(d.latency_count) AS lc"
+      "         sum(d.cancelled) AS cancelled, sum(d.refused) AS refused, sum(d.latency_count) AS lc,"
+      "         sum(d.prompt_tokens) AS pt, sum(d.completion_tokens) AS ct, sum(d.cost_count) AS cc"
       "  FROM executions e CROSS JOIN LATERAL beacon_group_deltas(1, e.job_id, e.region, e.model_id,"
-      "       e.question_id, e.question_ord, e.status, e.classification, e.latency_ms) d"
+      "       e.question_id, e.question_ord, e.status, e.classification, e.latency_ms, e.prompt_tokens,"
+      "       e.completion_tokens, e.cost_usd) d"
       "  WHERE e.job_id = $1 GROUP BY d.dimension, d.group_id),"
       " kept AS (SELECT * FROM job_group_counts WHERE job_id = $1)"
       "SELECT count(*) FROM recount r FULL JOIN kept g USING (dimension, group_id)"
-      " WHERE (r.total, r.pending, r.running, r.completed, r.failed, r.cancelled, r.refused, r.lc)"
+      " WHERE (r.total, r.pending, r.running, r.completed, r.failed, r.cancelled, r.refused, r.lc, r.pt, r.ct, r.cc)"
       "   IS DISTINCT FROM (g.total, g.pending, g.running, g.completed, g.failed, g.cancelled, g.refused,"
-      "                     g.latency_count)",
+      "                     g.latency_count, g.prompt_tokens, g.completion_tokens, g.cost_count)",
       job_id);
   return r[0].as<long>();
 }

@@ -112,6 +112,8 @@ std::string encode(const ResultEvent& e) {
   write_str(w, "worker_id", e.worker_id);
   w.Key("attempt"); w.Int(e.attempt);
   w.Key("submission"); w.Int(e.submission);
+  if (e.seed) { w.Key("seed"); w.Int64(*e.seed); }
+  if (e.cost_usd) { w.Key("cost_usd"); w.Double(*e.cost_usd); }
   if (!e.started_at.empty()) write_str(w, "started_at", e.started_at);
   if (!e.completed_at.empty()) write_str(w, "completed_at", e.completed_at);
   if (e.output) {
@@ -163,6 +165,9 @@ ResultEvent decode_event(std::string_view body) {
   auto submission = json::get_optional_int(o, "submission").value_or(1);
   if (submission < 1 || submission > 1000000) throw BadInput("field 'submission' out of range");
   e.submission = static_cast<int>(submission);
+  e.seed = json::get_optional_int(o, "seed");
+  e.cost_usd = json::get_optional_number(o, "cost_usd");
+  if (e.cost_usd && !(*e.cost_usd >= 0 && *e.cost_usd < 1e9)) throw BadInput("field 'cost_usd' out of range");
   e.started_at = json::get_optional_string(o, "started_at").value_or("");
   e.completed_at = json::get_optional_string(o, "completed_at").value_or("");
   if (auto it = o.FindMember("output"); it != o.MemberEnd() && !it->value.IsNull()) {

@@ -77,6 +77,11 @@ struct ResultEvent {
   // decisions, D1): the progress-writer ignores a started/failed/cancelled
   // of an older submission than the row's. Absent on the wire = 1.
   int submission = 1;
+  // The seed the request carried (params.seed + sample), when one was sent.
+  std::optional<std::int64_t> seed;
+  // What the answer cost (USD) by the endpoint entry's prices; absent when
+  // the entry has none (infer/pricing.hpp).
+  std::optional<double> cost_usd;
 };
 
 std::string encode(const ExecutionMessage& m);

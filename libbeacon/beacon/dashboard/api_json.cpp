@@ -155,6 +155,8 @@ std::string render_execution_json(const ExecutionDetail& d) {
   write_row_fields(w, r);
   w.Key("attempts");
   w.Int(r.attempts);
+  put_optional(w, "seed", r.seed);
+  put_optional(w, "cost_usd", r.cost_usd);
   put_optional(w, "worker_id", r.worker_id);
   put_optional(w, "prompt", d.prompt);
   put_optional(w, "system_prompt", d.system_prompt);

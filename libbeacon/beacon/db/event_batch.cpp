@@ -96,6 +96,14 @@ void write_event(json::Writer& w, std::size_t i, const ResultEvent& e, const std
     write_string(w, e.worker_id);
   w.Key("attempt");
   w.Int(e.attempt);
+  if (e.seed) {
+    w.Key("seed");
+    w.Int64(*e.seed);
+  }
+  if (e.cost_usd) {
+    w.Key("cost_usd");
+    w.Double(*e.cost_usd);
+  }
   write_time(w, "started_us", started_at);
   write_time(w, "completed_us", e.completed_at);
 

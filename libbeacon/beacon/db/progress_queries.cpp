@@ -48,6 +48,8 @@ ExecutionRow to_execution(const std::string& job_id, const pqxx::row& r) {
   x.started_at = opt<std::string>(r[14]);
   x.completed_at = opt<std::string>(r[15]);
   x.updated_at = r[16].as<std::string>();
+  x.seed = opt<std::int64_t>(r[17]);
+  x.cost_usd = opt<double>(r[18]);
   return x;
 }
 
@@ -128,6 +130,10 @@ std::vector<GroupProgress> load_groups(pqxx::connection& conn, const std::string
       g.percent = row[8].as<double>();
       g.mean_latency_ms = opt<double>(row[9]);
       g.p95_latency_ms = opt<double>(row[10]);
+      g.prompt_tokens = row[11].as<std::int64_t>();
+      g.completion_tokens = row[12].as<std::int64_t>();
+      g.cost_usd = opt<double>(row[13]);
+      g.unpriced = row[14].as<std::int64_t>();
       out.push_back(std::move(g));
     }
     return out;

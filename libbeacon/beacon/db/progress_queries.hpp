@@ -63,6 +63,11 @@ struct GroupProgress {
   double percent = 0;
   // Over completed executions; nullopt while there are none.
   std::optional<double> mean_latency_ms, p95_latency_ms;
+  // Over completed executions (migration 0008). cost_usd: nullopt while no
+  // priced execution completed; unpriced: completed ones without a cost.
+  std::int64_t prompt_tokens = 0, completion_tokens = 0;
+  std::optional<double> cost_usd;
+  std::int64_t unpriced = 0;
 };
 
 // One entry per question / region / model of the job: questions in the order
@@ -83,6 +88,8 @@ struct ExecutionRow {
   std::optional<std::int64_t> prompt_tokens, completion_tokens;
   std::optional<std::string> started_at, completed_at;  // RFC 3339 UTC
   std::string updated_at;
+  std::optional<std::int64_t> seed;  // the seed the request carried (params.seed + sample)
+  std::optional<double> cost_usd;    // by the endpoint's prices; nullopt = unpriced
 };
 
 // One execution by its key; nullopt when there is no such row.

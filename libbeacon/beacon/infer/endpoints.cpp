@@ -36,6 +36,13 @@ double get_positive(const json::Value& v, const std::string& where, const std::s
   return d;
 }
 
+double get_price(const json::Value& v, const std::string& where, const std::string& field) {
+  if (!v.IsNumber()) fail(where, field, "must be a number (USD)");
+  double d = v.GetDouble();
+  if (!(d >= 0) || !std::isfinite(d)) fail(where, field, "must be >= 0");
+  return d;
+}
+
 template <typename Int>
 Int get_positive_int(const json::Value& v, const std::string& where, const std::string& field) {
   if (!v.IsInt64() && !v.IsUint64()) fail(where, field, "must be an integer");
@@ -115,6 +122,12 @@ void apply(const json::Value& obj, EndpointConfig& cfg, const std::string& where
       cfg.circuit_failure_threshold = get_positive_int<int>(v, where, name);
     } else if (name == "redirect_hosts") {
       cfg.redirect_hosts = get_hosts(v, where, name);
+    } else if (name == "price_per_million_input_tokens") {
+      cfg.prices.per_million_input_tokens = get_price(v, where, name);
+    } else if (name == "price_per_million_output_tokens") {
+      cfg.prices.per_million_output_tokens = get_price(v, where, name);
+    } else if (name == "price_per_second") {
+      cfg.prices.per_second = get_price(v, where, name);
     } else if (name == "max_response_bytes") {
       cfg.max_response_bytes = get_positive_int<std::size_t>(v, where, name);
       // One bound end to end (messages.hpp): the writer stores every event

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <beacon/infer/pricing.hpp>
 #include <beacon/infer/url.hpp>
 
 namespace beacon::infer {
@@ -42,6 +43,9 @@ struct EndpointConfig {
   // Hosts a redirect may lead to besides the URL's own origin (lower case,
   // IPv6 without brackets). Empty: same origin only.
   std::vector<std::string> redirect_hosts;
+  // price_per_million_input_tokens, price_per_million_output_tokens,
+  // price_per_second (USD, >= 0; all 0 = unpriced). See pricing.hpp.
+  Prices prices;
 
   // Index in the file's "endpoints" array: identifies the entry in stats and errors.
   std::size_t index = 0;

@@ -182,3 +182,23 @@ TEST_F(EndpointTableTest, LoadFileNamesThePath) {
 
 }  // namespace
 }  // namespace beacon::infer
+
+namespace beacon::infer {
+namespace {
+
+TEST(EndpointPrices, ReadFromDefaultsAndEntriesAndChecked) {
+  auto t = EndpointTable::parse(R"({"defaults": {"price_per_million_input_tokens": 0.15},
+    "endpoints": [{"region": "r", "url": "http://gpu:8000/v1", "price_per_million_output_tokens": 0.6},
+                  {"region": "s", "url": "http://modal.example/v1", "protocol": "beacon", "price_per_second": 0.0011}]})");
+  ASSERT_EQ(t.entries().size(), 2u);
+  EXPECT_DOUBLE_EQ(t.entries()[0].prices.per_million_input_tokens, 0.15);
+  EXPECT_DOUBLE_EQ(t.entries()[0].prices.per_million_output_tokens, 0.6);
+  EXPECT_DOUBLE_EQ(t.entries()[1].prices.per_second, 0.0011);
+  expect_error(R"({"endpoints": [{"region": "r", "url": "http://g/v1", "price_per_second": -1}]})",
+               {"endpoints[0].price_per_second", ">= 0"});
+  expect_error(R"({"endpoints": [{"region": "r", "url": "http://g/v1", "price_per_million_input_tokens": "cheap"}]})",
+               {"endpoints[0].price_per_million_input_tokens", "number"});
+}
+
+}  // namespace
+}  // namespace beacon::infer

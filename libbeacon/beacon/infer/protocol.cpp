@@ -1,5 +1,7 @@
 #include <beacon/infer/protocol.hpp>
 
+#include <limits>
+
 #include <beacon/core/errors.hpp>
 #include <beacon/core/json.hpp>
 #include <beacon/infer/refusal.hpp>
@@ -27,6 +29,15 @@ Params read_params(std::string_view params_json) {
     throw BadInput(std::string("params: ") + e.what());
   }
   return p;
+}
+
+// Sample k of a question sends seed + k, so k samples are k draws, not one
+// answer k times (and each stays reproducible from the stored seed).
+std::optional<std::int64_t> seed_for_sample(const Params& p, int sample) {
+  if (!p.seed) return std::nullopt;
+  if (sample < 0 || *p.seed > std::numeric_limits<std::int64_t>::max() - sample)
+    throw BadInput("params.seed + sample " + std::to_string(sample) + " does not fit in 64 bits");
+  return *p.seed + sample;
 }
 
 void write_params(json::Writer& w, const Params& p) {
@@ -181,9 +192,9 @@ WireRequest build_request(const EndpointConfig& ep, const InferenceRequest& req)
     }
     w.EndArray();
     write_params(w, params);
-    if (params.seed) {
+    if (auto seed = seed_for_sample(params, req.sample)) {
       w.Key("seed");
-      w.Int64(*params.seed);
+      w.Int64(*seed);
     }
   } else {
     write_string(w, "prompt", req.prompt);
@@ -194,6 +205,11 @@ WireRequest build_request(const EndpointConfig& ep, const InferenceRequest& req)
   w.EndObject();
   out.body.assign(buf.GetString(), buf.GetSize());
   return out;
+}
+
+std::optional<std::int64_t> sent_seed(const EndpointConfig& ep, const InferenceRequest& req) {
+  if (ep.protocol != Protocol::openai) return std::nullopt;
+  return seed_for_sample(read_params(req.params_json), req.sample);
 }
 
 ParsedResponse parse_response(Protocol protocol, std::string_view body) {

@@ -13,6 +13,8 @@
 // Only temperature, max_tokens and seed are taken from the job's params (each
 // only when given): unknown fields could make a strict server reject the body.
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +30,7 @@ struct InferenceRequest {
   std::string system_prompt;  // already filled ({region}/{model} replaced)
   std::string prompt;
   std::string params_json = "{}";  // {"temperature": .., "max_tokens": .., "seed": ..}
+  int sample = 0;                  // sample k sends params.seed + k (SPEC decisions: samples)
   std::string caller_tag;          // the caller's name for this request (cancel_queued matches it); never sent
 };
 
@@ -35,6 +38,11 @@ struct WireRequest {
   Url url;           // where to POST
   std::string body;  // JSON
 };
+
+// The seed build_request sends for this request: params.seed + sample for
+// the openai protocol, nothing when the job gives no seed or the protocol
+// has no seed field (beacon). Throws BadInput as build_request does.
+std::optional<std::int64_t> sent_seed(const EndpointConfig& ep, const InferenceRequest& req);
 
 // Throws BadInput when params_json is not a JSON object or a parameter has the
 // wrong type: such a message can never succeed, so it is not retried.

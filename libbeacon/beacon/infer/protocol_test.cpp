@@ -58,6 +58,25 @@ TEST(Protocol, OpenAiRequestUsesServedModelOmitsEmptySystemAndAbsentParams) {
   EXPECT_FALSE(doc.HasMember("seed"));
 }
 
+TEST(Protocol, SampleKSendsSeedPlusK) {
+  auto ep = endpoint(Protocol::openai, "http://gpu:8000/v1");
+  for (int k : {0, 1, 2}) {
+    auto req = request();
+    req.sample = k;
+    EXPECT_EQ(json::parse(build_request(ep, req).body)["seed"].GetInt64(), 7 + k);
+    EXPECT_EQ(sent_seed(ep, req), 7 + k);
+  }
+  auto req = request();
+  req.params_json = R"({"seed": 9223372036854775807})";
+  req.sample = 1;
+  EXPECT_THROW(build_request(ep, req), BadInput) << "seed + sample must not overflow silently";
+  req.params_json = "{}";
+  EXPECT_EQ(sent_seed(ep, req), std::nullopt) << "no seed in the params: none is sent or stored";
+  req = request();
+  EXPECT_EQ(sent_seed(endpoint(Protocol::beacon, "https://me--beacon-generate.modal.run"), req), std::nullopt)
+      << "the beacon protocol has no seed field";
+}
+
 TEST(Protocol, BeaconRequest) {
   auto wire = build_request(endpoint(Protocol::beacon, "https://me--beacon-generate.modal.run"), request());
   EXPECT_EQ(wire.url.to_string(), "https://me--beacon-generate.modal.run/");

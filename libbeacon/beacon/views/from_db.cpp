@@ -40,6 +40,7 @@ GroupRow to_group_row(const db::GroupProgress& g) {
   row.counts = to_counts(g.total, g.pending, g.running, g.completed, g.failed, g.cancelled, g.refused);
   row.mean_latency_ms = g.mean_latency_ms;
   row.p95_latency_ms = g.p95_latency_ms;
+  row.spend = Spend{static_cast<long>(g.prompt_tokens), static_cast<long>(g.completion_tokens), g.cost_usd};
   return row;
 }
 

@@ -14,6 +14,18 @@ struct Counts {
   double percent() const { return total == 0 ? 0.0 : 100.0 * static_cast<double>(done()) / static_cast<double>(total); }
 };
 
+// Tokens and cost of the completed executions (cost: nullopt while nothing
+// priced was answered; see infer/pricing.hpp).
+struct Spend {
+  long prompt_tokens = 0, completion_tokens = 0;
+  std::optional<double> cost_usd;
+  void add(const Spend& o) {
+    prompt_tokens += o.prompt_tokens;
+    completion_tokens += o.completion_tokens;
+    if (o.cost_usd) cost_usd = cost_usd.value_or(0) + *o.cost_usd;
+  }
+};
+
 struct JobSummary {
   std::string job_id;
   std::string status;      // queued, running, completed, failed, cancelled
@@ -23,12 +35,14 @@ struct JobSummary {
   std::optional<double> eta_s;
   bool stalled = false;    // no execution finished for a while though work remains
   std::optional<double> stalled_for_s;
+  Spend spend;  // filled by callers that load the groups (status)
 };
 
 struct GroupRow {
   std::string group;  // question id, region or model ("" for a job without questions)
   Counts counts;
   std::optional<double> mean_latency_ms, p95_latency_ms;
+  Spend spend;
 };
 
 struct MatrixCell {

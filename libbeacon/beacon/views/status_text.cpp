@@ -33,7 +33,20 @@ void write_optional(json::Writer& w, const char* key, const std::optional<double
   if (v) w.Double(*v); else w.Null();
 }
 
+void write_spend(json::Writer& w, const Spend& s) {
+  w.Key("prompt_tokens"); w.Int64(s.prompt_tokens);
+  w.Key("completion_tokens"); w.Int64(s.completion_tokens);
+  write_optional(w, "cost_usd", s.cost_usd);
+}
+
 }  // namespace
+
+std::string format_usd(double usd) {
+  char buf[48];
+  // Cents hide what a small evaluation costs: four decimals below $100.
+  std::snprintf(buf, sizeof buf, usd < 100 ? "$%.4f" : "$%.2f", usd);
+  return buf;
+}
 
 std::string format_duration(double seconds) {
   long s = static_cast<long>(seconds + 0.5);
@@ -61,6 +74,12 @@ std::string render_status(const JobSummary& job, const std::vector<GroupRow>& gr
   if (job.eta_s) out << " · ETA " << format_duration(*job.eta_s);
   else if (c.done() < c.total && job.status != "cancelled") out << " · ETA unknown";
   out << "\n";
+  const auto& sp = job.spend;
+  if (sp.prompt_tokens > 0 || sp.completion_tokens > 0 || sp.cost_usd) {
+    out << "tokens " << sp.prompt_tokens << " in · " << sp.completion_tokens << " out";
+    if (sp.cost_usd) out << " · cost " << format_usd(*sp.cost_usd);
+    out << "\n";
+  }
   if (job.stalled)
     out << "⚠ stalled: no execution finished for " << format_duration(job.stalled_for_s.value_or(0))
         << " while work remains\n";
@@ -71,6 +90,7 @@ std::string render_status(const JobSummary& job, const std::vector<GroupRow>& gr
         << g.counts.done() << "/" << g.counts.total << " " << group_mark(g.counts);
     if (g.counts.failed > 0) out << " (" << g.counts.failed << " failed)";
     if (g.counts.refused > 0) out << " (" << g.counts.refused << " refused)";
+    if (g.spend.cost_usd) out << " · " << format_usd(*g.spend.cost_usd);
     out << "\n";
   }
   return out.str();
@@ -87,6 +107,7 @@ std::string render_status_json(const JobSummary& job, const std::vector<GroupRow
   w.Key("elapsed_s"); w.Double(job.elapsed_s);
   write_optional(w, "eta_s", job.eta_s);
   w.Key("stalled"); w.Bool(job.stalled);
+  write_spend(w, job.spend);
   w.Key(group_key.c_str());
   w.StartArray();
   for (const auto& g : groups) {
@@ -95,6 +116,7 @@ std::string render_status_json(const JobSummary& job, const std::vector<GroupRow
     write_counts(w, g.counts);
     write_optional(w, "mean_latency_ms", g.mean_latency_ms);
     write_optional(w, "p95_latency_ms", g.p95_latency_ms);
+    write_spend(w, g.spend);
     w.EndObject();
   }
   w.EndArray();

@@ -17,6 +17,8 @@
 
 namespace beacon::views {
 
+// "$0.0123" (four decimals below $100, then cents).
+std::string format_usd(double usd);
 std::string format_duration(double seconds);  // "45s", "1m12s", "2h03m"
 std::string group_mark(const Counts& c);
 std::string render_status(const JobSummary& job, const std::vector<GroupRow>& groups, const std::string& group_title);

@@ -26,11 +26,11 @@ TEST(StatusText, ExactTextForAFixedState) {
   job.elapsed_s = 72;
   job.eta_s = 24;
   std::vector<GroupRow> groups = {
-      {"math_basic", counts(9, 9, 0, 0), std::nullopt, std::nullopt},
-      {"taiwan_status", counts(9, 6, 0, 2, 3), std::nullopt, std::nullopt},
-      {"tiananmen_neutral", counts(9, 1, 1, 0), std::nullopt, std::nullopt},
+      {"math_basic", counts(9, 9, 0, 0), std::nullopt, std::nullopt, Spend{}},
+      {"taiwan_status", counts(9, 6, 0, 2, 3), std::nullopt, std::nullopt, Spend{}},
+      {"tiananmen_neutral", counts(9, 1, 1, 0), std::nullopt, std::nullopt, Spend{}},
   };
-  groups.push_back({"greatest_leader", counts(9, 0, 0, 0), std::nullopt, std::nullopt});
+  groups.push_back({"greatest_leader", counts(9, 0, 0, 0), std::nullopt, std::nullopt, Spend{}});
   EXPECT_EQ(render_status(job, groups, "questions"),
             "job bias-2026-11-23 · running · 17/27 (63.0%)\n"
             "completed 16 · failed 1 · running 2 · pending 8 · cancelled 0 · refused 3\n"
@@ -72,14 +72,34 @@ TEST(StatusText, JsonHasTheDocumentedFields) {
   job.status = "completed";
   job.counts = counts(2, 2, 0, 0);
   job.created_at = "2026-11-23T10:00:00.000Z";
-  std::vector<GroupRow> groups = {{"q", counts(2, 2, 0, 0), 12.5, 20.0}};
+  std::vector<GroupRow> groups = {{"q", counts(2, 2, 0, 0), 12.5, 20.0, Spend{}}};
   EXPECT_EQ(render_status_json(job, groups, "questions"),
             R"({"job_id":"j","status":"completed","total":2,"pending":0,"running":0,"completed":2,"failed":0,)"
             R"("cancelled":0,"refused":0,"done":2,"percent":100.0,"created_at":"2026-11-23T10:00:00.000Z",)"
-            R"("elapsed_s":0.0,"eta_s":null,"stalled":false,"questions":[{"id":"q","total":2,"pending":0,)"
+            R"("elapsed_s":0.0,"eta_s":null,"stalled":false,"prompt_tokens":0,"completion_tokens":0,)"
+            R"("cost_usd":null,"questions":[{"id":"q","total":2,"pending":0,)"
             R"("running":0,"completed":2,"failed":0,"cancelled":0,"refused":0,"done":2,"percent":100.0,)"
-            R"("mean_latency_ms":12.5,"p95_latency_ms":20.0}]})"
+            R"("mean_latency_ms":12.5,"p95_latency_ms":20.0,"prompt_tokens":0,"completion_tokens":0,)"
+            R"("cost_usd":null}]})"
             "\n");
+}
+
+TEST(StatusText, TokensAndCostOfTheJobAndEachGroup) {
+  JobSummary job;
+  job.job_id = "j";
+  job.status = "completed";
+  job.counts = counts(2, 2, 0, 0);
+  GroupRow priced{"us-east", counts(1, 1, 0, 0), std::nullopt, std::nullopt, Spend{100, 50, 0.00123}};
+  GroupRow unpriced{"eu-west", counts(1, 1, 0, 0), std::nullopt, std::nullopt, Spend{10, 5, std::nullopt}};
+  job.spend.add(priced.spend);
+  job.spend.add(unpriced.spend);
+  EXPECT_EQ(job.spend.prompt_tokens, 110);
+  EXPECT_EQ(job.spend.cost_usd, 0.00123);
+  auto text = render_status(job, {priced, unpriced}, "regions");
+  EXPECT_NE(text.find("tokens 110 in · 55 out · cost $0.0012\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("us-east: 1/1 ✅ · $0.0012\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("eu-west: 1/1 ✅\n"), std::string::npos) << "an unpriced group shows no cost\n" << text;
+  EXPECT_EQ(format_usd(1234.5), "$1234.50");
 }
 
 TEST(StatusText, MatrixMarksEachCell) {

@@ -6,7 +6,7 @@
 -- $1 JSON array, one element per execution key (reduced in C++, event_batch.hpp):
 --   {i, job_id, region, model_id, question_id, sample, status (the status the
 --    event moves to), submission, worker_id, attempt, started_us, completed_us, output,
---    classification, receipt, latency_ms, prompt_tokens, completion_tokens, error}
+--    classification, receipt, latency_ms, prompt_tokens, completion_tokens, error, seed, cost_usd}
 -- Returns one row per element: i, known (the execution exists), transitioned.
 -- The transaction has locked the jobs rows first (lock_jobs.sql).
 WITH ev AS MATERIALIZED (
@@ -15,7 +15,7 @@ WITH ev AS MATERIALIZED (
     i integer, job_id text, region text, model_id text, question_id text, sample integer,
     status text, submission integer, worker_id text, attempt integer, started_us bigint, completed_us bigint,
     output jsonb, classification text, receipt jsonb, latency_ms double precision,
-    prompt_tokens bigint, completion_tokens bigint, error jsonb)
+    prompt_tokens bigint, completion_tokens bigint, error jsonb, seed bigint, cost_usd double precision)
 ),
 -- The rows before the change, locked in key order. FOR UPDATE returns the
 -- latest committed version, so old_status is what the UPDATE below replaces.
@@ -46,6 +46,10 @@ changed AS (
       latency_ms = CASE WHEN ev.status = 'running' THEN e.latency_ms ELSE ev.latency_ms END,
       prompt_tokens = CASE WHEN ev.status = 'running' THEN e.prompt_tokens ELSE ev.prompt_tokens END,
       completion_tokens = CASE WHEN ev.status = 'running' THEN e.completion_tokens ELSE ev.completion_tokens END,
+      -- The seed the request carried (migrations/0007); every event of a run carries the same.
+      seed = coalesce(ev.seed, e.seed),
+      -- What the answer cost (migrations/0008); replaced with the outcome.
+      cost_usd = CASE WHEN ev.status = 'running' THEN e.cost_usd ELSE ev.cost_usd END,
       updated_at = now()
   FROM ev
   JOIN pre USING (job_id, region, model_id, question_id, sample)
