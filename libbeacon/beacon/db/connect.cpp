@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -87,6 +88,15 @@ std::string with_connect_defaults(const std::string& url, const ConnectOptions& 
   add_int("keepalives_interval", options.keepalive_interval_s);
   add_int("keepalives_count", options.keepalive_count);
   add_int("tcp_user_timeout", options.tcp_user_timeout_ms);
+  // Several hosts are a primary and its standbys. libpq's default
+  // (target_session_attrs=any) keeps the first host that answers, which after
+  // a failover may be a standby: every write would then fail, and the writer
+  // would retry there for ever. Only a URL (or PGTARGETSESSIONATTRS) that
+  // says otherwise may land on a read-only host.
+  if (const auto host = set.find("host"); host != set.end() && host->second.find(',') != std::string::npos &&
+                                          !set.contains("target_session_attrs") &&
+                                          std::getenv("PGTARGETSESSIONATTRS") == nullptr)
+    add["target_session_attrs"] = "read-write";
   // Server-side deadlines travel as startup options (-c name=value).
   std::string server_options;
   if (options.statement_timeout_ms > 0)

@@ -38,8 +38,10 @@ struct ConnectOptions {
 };
 
 // `url` (a postgresql:// URI or a "key=value ..." string, either of which may
-// name several hosts for failover; empty means libpq's environment defaults) with the options above added where it does not set
-// them itself. Throws BadInput for a string libpq cannot parse.
+// name several hosts for failover; empty means libpq's environment defaults)
+// with the options above added where it does not set them itself; a URL with
+// several hosts also gets target_session_attrs=read-write (the primary,
+// whichever host it is now). Throws BadInput for a string libpq cannot parse.
 std::string with_connect_defaults(const std::string& url, const ConnectOptions& options = {});
 
 // "user@host:port/dbname" for messages and logs: never the password. A

@@ -102,6 +102,16 @@ TEST(WithConnectDefaults, MultiHostUrlReachesLibpqUnchanged) {
   EXPECT_EQ(kv["target_session_attrs"], "primary");
 }
 
+// Without it libpq keeps the first host that answers, a standby after a
+// failover, where the writer's every batch would fail for ever.
+TEST(WithConnectDefaults, MultiHostUrlLandsOnTheReadWriteHostUnlessItSaysOtherwise) {
+  EXPECT_EQ(libpq_sees(with_connect_defaults("postgresql://h1:5432,h2:5433/db"))["target_session_attrs"], "read-write");
+  EXPECT_EQ(libpq_sees(with_connect_defaults("host=h1,h2 dbname=db"))["target_session_attrs"], "read-write");
+  EXPECT_EQ(libpq_sees(with_connect_defaults("postgresql://h1,h2/db?target_session_attrs=any"))["target_session_attrs"],
+            "any");
+  EXPECT_FALSE(libpq_sees(with_connect_defaults("postgresql://h1:5432/db")).contains("target_session_attrs"));
+}
+
 TEST(DescribeTarget, MultiHostShowsEachHostWithItsPort) {
   EXPECT_EQ(describe_target("postgresql://beacon:s3cret@db1:5432,db2:5433/beacon?target_session_attrs=read-write"),
             "beacon@db1:5432,db2:5433/beacon");
