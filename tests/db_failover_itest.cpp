@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "dashboard_process.hpp"
 #include "support/faults.hpp"
 #include "support/fleet.hpp"
 #include "support/pg_pair.hpp"
@@ -64,6 +65,8 @@ TEST(DatabaseFailover, JobCompletesExactlyAcrossTwoPromotions) {
   auto& w2 = fleet.start_worker(region, {"--concurrency", "6"});
   const int port = logged_metrics_port(writer);
   ASSERT_NE(port, 0) << writer.output();
+  auto dash = start_dashboard(fleet);  // keeps one connection, like the writer
+  ASSERT_EQ(Fleet::http_get("127.0.0.1", dash.port, "/readyz"), "ready\n") << dash.proc->output();
 
   const long total = 3 * 300;
   auto job = "pgf-" + unique_suffix();
@@ -111,7 +114,15 @@ TEST(DatabaseFailover, JobCompletesExactlyAcrossTwoPromotions) {
               << seconds_between(promoted_at, writer_back_at) << " s after the promotion)\n";
     EXPECT_GT(scrape(port, "beacon_writer_db_errors_total"), db_errors_before)
         << "the writer saw the outage and retried\n" << writer.output();
-    EXPECT_NE(primary_port(pair.url()), 0);
+    std::string ready;
+    EXPECT_TRUE(eventually(
+        [&] {
+          ready = Fleet::http_get("127.0.0.1", dash.port, "/readyz");
+          return ready == "ready\n";
+        },
+        30s, 100ms))
+        << "the dashboard did not reconnect to the new primary (/readyz: " << ready << ")\n"
+        << dash.proc->output();
 
     if (round.mode == StopMode::fast) {
       // The old primary comes back as the new primary's synchronous standby,
