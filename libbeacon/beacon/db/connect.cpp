@@ -2,7 +2,9 @@
 
 #include <libpq-fe.h>
 
+#include <cstdlib>
 #include <map>
+#include <vector>
 
 #include <pqxx/except>
 
@@ -59,6 +61,17 @@ std::string quote_conninfo(const std::string& v) {
   return out + "'";
 }
 
+// "a,b,,c" -> {"a", "b", "", "c"}: libpq's comma-separated host and port lists.
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> out;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = list.find(',', start);
+    out.push_back(list.substr(start, comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
 }  // namespace
 
 std::string with_connect_defaults(const std::string& url, const ConnectOptions& options) {
@@ -75,6 +88,15 @@ std::string with_connect_defaults(const std::string& url, const ConnectOptions& 
   add_int("keepalives_interval", options.keepalive_interval_s);
   add_int("keepalives_count", options.keepalive_count);
   add_int("tcp_user_timeout", options.tcp_user_timeout_ms);
+  // Several hosts are a primary and its standbys. libpq's default
+  // (target_session_attrs=any) keeps the first host that answers, which after
+  // a failover may be a standby: every write would then fail, and the writer
+  // would retry there for ever. Only a URL (or PGTARGETSESSIONATTRS) that
+  // says otherwise may land on a read-only host.
+  if (const auto host = set.find("host"); host != set.end() && host->second.find(',') != std::string::npos &&
+                                          !set.contains("target_session_attrs") &&
+                                          std::getenv("PGTARGETSESSIONATTRS") == nullptr)
+    add["target_session_attrs"] = "read-write";
   // Server-side deadlines travel as startup options (-c name=value).
   std::string server_options;
   if (options.statement_timeout_ms > 0)
@@ -109,8 +131,17 @@ std::string describe_target(const std::string& url) {
     // A malformed URL puts pieces of the password into host, port or dbname.
     return it == set.end() || it->second.empty() ? std::string(fallback) : redact_conninfo_field(it->second, url);
   };
-  return get("user", "(default user)") + "@" + get("host", "(default host)") + ":" + get("port", "5432") + "/" +
-         get("dbname", "(default database)");
+  // A multi-host URL (h1:p1,h2:p2) reaches libpq as host "h1,h2" and port
+  // "p1,p2" (or one port for every host): show each host with its own port.
+  const auto hosts = split_list(get("host", "(default host)"));
+  const auto ports = split_list(get("port", "5432"));
+  std::string targets;
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    std::string port = ports.size() == hosts.size() ? ports[i] : ports.front();
+    if (port.empty()) port = "5432";
+    targets += (i ? "," : "") + (hosts[i].empty() ? std::string("(default host)") : hosts[i]) + ":" + port;
+  }
+  return get("user", "(default user)") + "@" + targets + "/" + get("dbname", "(default database)");
 }
 
 std::unique_ptr<pqxx::connection> connect(const std::string& url, const ConnectOptions& options) {

@@ -37,12 +37,15 @@ struct ConnectOptions {
   int lock_timeout_ms = 0;                  // 0: none
 };
 
-// `url` (a postgresql:// URI or a "key=value ..." string; empty means libpq's
-// environment defaults) with the options above added where it does not set
-// them itself. Throws BadInput for a string libpq cannot parse.
+// `url` (a postgresql:// URI or a "key=value ..." string, either of which may
+// name several hosts for failover; empty means libpq's environment defaults)
+// with the options above added where it does not set them itself; a URL with
+// several hosts also gets target_session_attrs=read-write (the primary,
+// whichever host it is now). Throws BadInput for a string libpq cannot parse.
 std::string with_connect_defaults(const std::string& url, const ConnectOptions& options = {});
 
-// "user@host:port/dbname" for messages and logs: never the password.
+// "user@host:port/dbname" for messages and logs: never the password. A
+// multi-host URL lists every host with its port: "user@h1:5432,h2:5433/dbname".
 std::string describe_target(const std::string& url);
 
 // Opens a connection. Throws DatabaseUnavailable when the server cannot be

@@ -86,6 +86,51 @@ TEST(DescribeTarget, NeverShowsThePassword) {
   EXPECT_EQ(describe_target("host=h password=s3cret user=u dbname=d").find("s3cret"), std::string::npos);
 }
 
+// Issue 12: a multi-host URL reaches libpq unchanged (hosts, ports and
+// target_session_attrs), with the defaults appended to its query.
+TEST(WithConnectDefaults, MultiHostUrlReachesLibpqUnchanged) {
+  const std::string url = "postgresql://beacon:pw@h1:5432,h2:5433/beacon?target_session_attrs=read-write";
+  const std::string out = with_connect_defaults(url, named("p", 7));
+  EXPECT_EQ(out.rfind(url + "&", 0), 0u) << out;
+  auto seen = libpq_sees(out);
+  EXPECT_EQ(seen["host"], "h1,h2");
+  EXPECT_EQ(seen["port"], "5432,5433");
+  EXPECT_EQ(seen["target_session_attrs"], "read-write");
+  EXPECT_EQ(seen["connect_timeout"], "7");
+  auto kv = libpq_sees(with_connect_defaults("host=h1,h2 port=5432,5433 target_session_attrs=primary", named("p", 7)));
+  EXPECT_EQ(kv["host"], "h1,h2");
+  EXPECT_EQ(kv["target_session_attrs"], "primary");
+}
+
+// Without it libpq keeps the first host that answers, a standby after a
+// failover, where the writer's every batch would fail for ever.
+TEST(WithConnectDefaults, MultiHostUrlLandsOnTheReadWriteHostUnlessItSaysOtherwise) {
+  EXPECT_EQ(libpq_sees(with_connect_defaults("postgresql://h1:5432,h2:5433/db"))["target_session_attrs"], "read-write");
+  EXPECT_EQ(libpq_sees(with_connect_defaults("host=h1,h2 dbname=db"))["target_session_attrs"], "read-write");
+  EXPECT_EQ(libpq_sees(with_connect_defaults("postgresql://h1,h2/db?target_session_attrs=any"))["target_session_attrs"],
+            "any");
+  EXPECT_FALSE(libpq_sees(with_connect_defaults("postgresql://h1:5432/db")).contains("target_session_attrs"));
+}
+
+TEST(DescribeTarget, MultiHostShowsEachHostWithItsPort) {
+  EXPECT_EQ(describe_target("postgresql://beacon:s3cret@db1:5432,db2:5433/beacon?target_session_attrs=read-write"),
+            "beacon@db1:5432,db2:5433/beacon");
+  EXPECT_EQ(describe_target("postgresql://u@db1,db2:6432/d"), "u@db1:5432,db2:6432/d");
+  EXPECT_EQ(describe_target("host=db1,db2 port=6432 user=u dbname=d password=s3cret"), "u@db1:6432,db2:6432/d");
+}
+
+TEST(Connect, NoReachableHostIsDatabaseUnavailableNamingEveryHost) {
+  try {
+    connect("postgresql://nobody:s3cret@127.0.0.1:1,127.0.0.1:2/none?target_session_attrs=read-write", {"test", 2});
+    FAIL() << "connected to port 1 or 2";
+  } catch (const DatabaseUnavailable& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("127.0.0.1:1,127.0.0.1:2/none"), std::string::npos) << what;
+    EXPECT_NE(what.find("port 2"), std::string::npos) << "libpq's reason for each host: " << what;
+    EXPECT_EQ(what.find("s3cret"), std::string::npos) << what;
+  }
+}
+
 TEST(Connect, UnreachableServerIsDatabaseUnavailable) {
   // Port 1 on loopback: nothing listens there, the refusal is immediate.
   try {

@@ -32,7 +32,11 @@ std::vector<std::string> urls_with(const std::string& pw) {
           "host=127.0.0.1 port=1 user=beacon password=" + pw + " dbname=beacon",
           "host=127.0.0.1 port=1 password='" + pw + "' dbname=beacon",
           "host=127.0.0.1 port=1 password='" + pw,
-          "postgresql://beacon:" + pw + "@127.0.0.1:notaport/beacon"};
+          "postgresql://beacon:" + pw + "@127.0.0.1:notaport/beacon",
+          // Issue 12: multi-host URLs for failover, right and wrong.
+          "postgresql://beacon:" + pw + "@127.0.0.1:1,127.0.0.1:2/beacon?target_session_attrs=read-write",
+          "postgresql://beacon:" + pw + "@127.0.0.1:1,127.0.0.1:notaport/beacon",
+          "host=127.0.0.1,127.0.0.1 port=1,2 user=beacon password=" + pw + " target_session_attrs=read-write"};
 }
 
 void expect_clean(const std::string& message, const Case& c, const std::string& url) {
@@ -90,6 +94,8 @@ TEST(UrlRedaction, LeavesWhatIsNotSecret) {
 TEST(ValidateDatabaseUrl, AcceptsWhatLibpqConnectsTo) {
   for (const char* good :
        {"postgresql://beacon:pw%2Fx%40y@127.0.0.1:5432/beacon", "postgresql://h1:5432,h2:5433/db?target_session_attrs=any",
+        "postgresql://beacon:pw@h1:5432,h2:5433/beacon?target_session_attrs=read-write", "postgresql://h1,h2:5433/db",
+        "host=h1,h2 port=5432,5433 target_session_attrs=primary",
         "postgresql:///beacon?host=/run/postgresql", "host=h port=5432 password='a b' dbname=d", "",
         "postgresql://u@h/db?user=alice@corp"}) {
     EXPECT_NO_THROW(validate_database_url(good, "BEACON_DATABASE_URL")) << good;
@@ -99,7 +105,8 @@ TEST(ValidateDatabaseUrl, AcceptsWhatLibpqConnectsTo) {
 TEST(ValidateDatabaseUrl, RefusesWhatLibpqWouldMisread) {
   for (const char* bad : {"postgresql://u:pa/ss@h/db", "postgresql://u:p@ss@h/db", "postgresql://h:0/db",
                           "postgresql://h:99999/db", "host=h port=x", "mysql://u:p@h/db", "host='unterminated",
-                          "postgresql://h/db?bad=1"}) {
+                          "postgresql://h/db?bad=1", "postgresql://h1:5432,h2:x/db", "postgresql://h1:5432,h2:0/db",
+                          "host=h1,h2 port=5432,99999", "postgresql://u:p@h1:1,u:p@h2:2/db"}) {
     EXPECT_THROW(validate_database_url(bad, "BEACON_DATABASE_URL"), BadInput) << bad;
   }
 }
