@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
     if (!args.positionals().empty()) throw BadInput("unexpected argument '" + args.positionals().front() + "'");
     const amqp::BrokerConfig broker = amqp::broker_config_from_env();
     o.amqp_url = broker.url;
+    o.amqp_node_order = broker.node_order;
+    o.amqp_tls = broker.tls;
     o.heartbeat_s = broker.heartbeat_s;
     o.database_url = env_or("BEACON_DATABASE_URL", "");
     if (o.database_url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");

@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
     }
     const amqp::BrokerConfig broker = amqp::broker_config_from_env();
     o.amqp_url = broker.url;
+    o.amqp_node_order = broker.node_order;
+    o.amqp_tls = broker.tls;
     o.heartbeat_s = broker.heartbeat_s;
     o.database_url = env_or("BEACON_DATABASE_URL", "");
     if (!o.database_url.empty()) db::validate_database_url(o.database_url, "BEACON_DATABASE_URL");

@@ -142,6 +142,8 @@ class Worker {
   static amqp::ClientOptions client_options(const WorkerOptions& o) {
     amqp::ClientOptions c;
     c.url = o.amqp_url;
+    c.node_order = o.amqp_node_order;
+    c.tls = o.amqp_tls;
     c.connection_name = "beacon-worker " + o.worker_id;
     c.heartbeat_s = o.heartbeat_s;
     return c;
