@@ -12,6 +12,7 @@
 // Label `cluster` (scripts/test.sh -L cluster).
 #include <csignal>
 #include <iostream>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -32,6 +33,25 @@ using Clock = std::chrono::steady_clock;
 constexpr int kNodes = 3;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+constexpr std::string_view kConnected = "amqp: connected to ";
+
+std::size_t connects(const std::string& log) {
+  std::size_t n = 0;
+  for (auto at = log.find(kConnected); at != std::string::npos; at = log.find(kConnected, at + 1)) ++n;
+  return n;
+}
+
+// The port of the node a part connected to last (from its log line
+// "amqp: connected to amqp://guest:***@127.0.0.1:PORT (node ..."), 0 if none.
+int connected_port(const std::string& log) {
+  const auto at = log.rfind(kConnected);
+  if (at == std::string::npos) return 0;
+  const auto space = log.find(' ', at + kConnected.size());
+  const auto colon = log.rfind(':', space);
+  if (space == std::string::npos || colon == std::string::npos || colon < at) return 0;
+  return std::atoi(log.substr(colon + 1, space - colon - 1).c_str());
+}
 
 std::string services_script() {
   const char* s = std::getenv("BEACON_SERVICES_SCRIPT");
@@ -159,12 +179,31 @@ TEST(BrokerCluster, JobSurvivesLeaderNodeKillsExactlyOnce) {
 
   // A node loss, measured: from the SIGKILL until 60 more executions are recorded.
   std::set<int> down;
+  const std::vector<std::pair<std::string, Process*>> parts = {
+      {"writer", &writer}, {"worker 1", &worker1}, {"worker 2", &worker2}};
   auto kill_and_measure = [&](int node, const std::string& why) {
     const long before = done();
     ASSERT_LT(before, kTotal - 300) << "the job nearly finished before the node " << node << " kill";
+    const int port = std::atoi(cluster.node_url(node).substr(cluster.node_url(node).rfind(':') + 1).c_str());
+    std::vector<std::pair<std::string, Process*>> on_node;
+    std::vector<std::size_t> connects_before;
+    for (const auto& part : parts) {
+      if (connected_port(part.second->output()) != port) continue;
+      on_node.push_back(part);
+      connects_before.push_back(connects(part.second->output()));
+    }
+    ASSERT_FALSE(on_node.empty()) << "no part was connected to node " << node << ": the kill tests no failover";
     const auto t0 = Clock::now();
     ASSERT_TRUE(cluster.kill_node(node));
     down.insert(node);
+    for (std::size_t i = 0; i < on_node.size(); ++i) {
+      Process& p = *on_node[i].second;
+      ASSERT_TRUE(eventually([&] { return connects(p.output()) > connects_before[i]; }, 120s))
+          << on_node[i].first << " did not fail over within 120 s after node " << node << " died\n" << logs();
+      EXPECT_NE(connected_port(p.output()), port) << on_node[i].first << " reconnected to the dead node?";
+      std::cout << "[figures] " << on_node[i].first << " (on node " << node << ") failed over after "
+                << seconds_since(t0) << " s\n";
+    }
     ASSERT_TRUE(eventually([&] { return done() >= before + 60; }, 120s))
         << "no progress within 120 s after killing node " << node << "\n" << logs();
     std::cout << "[figures] SIGKILL of node " << node << " (" << why << "): 60 more executions recorded after "

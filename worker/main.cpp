@@ -42,7 +42,12 @@ options:
   --help                this text
 
 environment:
-  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
+  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672); a comma-separated
+                        list of cluster nodes fails over between them (docs/multi-machine.md)
+  BEACON_AMQP_NODE_ORDER   random (default) or listed: which node of the list first
+  BEACON_AMQP_CA_FILE   CA for amqps:// (default: the system's); BEACON_AMQP_CERT_FILE and
+                        BEACON_AMQP_KEY_FILE: optional client certificate
+  BEACON_QUORUM_GROUP_SIZE replicas per quorum queue (default: the broker's, every node)
   BEACON_DATABASE_URL   optional: lets the worker skip redelivered messages whose
                         execution is already completed (no second GPU call)
   BEACON_ENDPOINTS      endpoint file, when --endpoints is not given
