@@ -261,6 +261,14 @@ TEST(BrokerCluster, JobSurvivesLeaderNodeKillsExactlyOnce) {
   EXPECT_GE(requests, kTotal);
   std::cout << "[figures] cluster job of " << kTotal << " executions, 2 node kills: endpoint requests " << requests
             << ", duplicates " << duplicates << "\n";
+  std::size_t refused_reconnects = 0;
+  for (auto* p : {&worker1, &worker2}) {
+    const std::string log = p->output();
+    for (auto at = log.find("publishes in a row"); at != std::string::npos; at = log.find("publishes in a row", at + 1))
+      ++refused_reconnects;
+  }
+  std::cout << "[figures] worker reconnects after every publish was refused (stale quorum queue channel): "
+            << refused_reconnects << "\n";
   EXPECT_TRUE(writer.running()) << logs();
   EXPECT_TRUE(worker1.running()) << logs();
   EXPECT_TRUE(worker2.running()) << logs();
