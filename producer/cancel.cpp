@@ -41,8 +41,12 @@ int cancel(int argc, char** argv) {
   // The database is the truth (workers also look there); the broadcast makes
   // workers drop queued messages at once instead of within their cache time.
   try {
-    amqp::Client client(amqp::ClientOptions{amqp::amqp_url_from_env(),
-                                            "beacon-producer cancel"});
+    amqp::ClientOptions options;
+    options.url = amqp::amqp_url_from_env();
+    options.connection_name = "beacon-producer cancel";
+    options.node_order = amqp::node_order_from_env();  // these two checked by main before anything started
+    options.tls = amqp::tls_files_from_env();
+    amqp::Client client(options);
     client.connect();
     amqp::declare_core(client, amqp::topology_options_from_env());
     amqp::PublishProps props;

@@ -76,6 +76,8 @@ amqp::ClientOptions client_options(const EnqueueOptions& options) {
   amqp::ClientOptions c;
   c.url = options.amqp_url;
   c.connection_name = "beacon-producer";
+  c.node_order = amqp::node_order_from_env();  // these two checked by main before anything started
+  c.tls = amqp::tls_files_from_env();
   c.send_timeout = options.confirm_timeout;
   try {
     c.heartbeat_s = amqp::heartbeat_s_from_env(c.heartbeat_s);

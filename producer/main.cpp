@@ -38,7 +38,12 @@ exit codes: 0 ok, 2 bad input (a bad flag, spec or environment variable: nothing
 
 environment:
   BEACON_DATABASE_URL   libpq URL of the database (required)
-  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
+  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672); a comma-separated
+                        list of cluster nodes fails over between them (docs/multi-machine.md)
+  BEACON_AMQP_NODE_ORDER   random (default) or listed: which node of the list first
+  BEACON_AMQP_CA_FILE   CA for amqps:// (default: the system's); BEACON_AMQP_CERT_FILE and
+                        BEACON_AMQP_KEY_FILE: optional client certificate
+  BEACON_QUORUM_GROUP_SIZE replicas per quorum queue (default: the broker's, every node)
   BEACON_QUEUE_TYPE     quorum (default) or classic, as the workers use
   BEACON_AMQP_HEARTBEAT_S  AMQP heartbeat in seconds while submit publishes (default 30)
   BEACON_SUBMIT_CONFIRM_TIMEOUT_S  how long submit waits for confirms, or for a broker that blocked

@@ -37,7 +37,12 @@ options:
   --help                this text
 
 environment:
-  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
+  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672); a comma-separated
+                        list of cluster nodes fails over between them (docs/multi-machine.md)
+  BEACON_AMQP_NODE_ORDER   random (default) or listed: which node of the list first
+  BEACON_AMQP_CA_FILE   CA for amqps:// (default: the system's); BEACON_AMQP_CERT_FILE and
+                        BEACON_AMQP_KEY_FILE: optional client certificate
+  BEACON_QUORUM_GROUP_SIZE replicas per quorum queue (default: the broker's, every node)
   BEACON_DATABASE_URL   libpq URL of the database (required)
   BEACON_QUEUE_TYPE     quorum (default) or classic
   BEACON_DELIVERY_LIMIT deliveries of one message before the broker dead-letters it (default 5)
@@ -77,6 +82,8 @@ int main(int argc, char** argv) {
     if (!args.positionals().empty()) throw BadInput("unexpected argument '" + args.positionals().front() + "'");
     const amqp::BrokerConfig broker = amqp::broker_config_from_env();
     o.amqp_url = broker.url;
+    o.amqp_node_order = broker.node_order;
+    o.amqp_tls = broker.tls;
     o.heartbeat_s = broker.heartbeat_s;
     o.database_url = env_or("BEACON_DATABASE_URL", "");
     if (o.database_url.empty()) throw BadInput("BEACON_DATABASE_URL is not set");

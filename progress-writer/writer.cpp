@@ -118,6 +118,8 @@ class Writer {
   static amqp::ClientOptions client_options(const WriterOptions& o) {
     amqp::ClientOptions c;
     c.url = o.amqp_url;
+    c.node_order = o.amqp_node_order;
+    c.tls = o.amqp_tls;
     c.connection_name = "beacon-progress-writer";
     c.heartbeat_s = o.heartbeat_s;
     // Every event a worker may publish is taken whole (SPEC decisions: one bound end to end).

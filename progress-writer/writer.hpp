@@ -5,6 +5,8 @@
 // committed (or after it was dead-lettered with a confirmed publish), so a
 // crash at any point loses nothing; replays are harmless because the store
 // applies each transition at most once.
+#include <beacon/amqp/url.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -13,6 +15,8 @@ namespace beacon {
 
 struct WriterOptions {
   std::string amqp_url;
+  amqp::NodeOrder amqp_node_order = amqp::NodeOrder::random_start;  // BEACON_AMQP_NODE_ORDER
+  amqp::TlsFiles amqp_tls{};  // BEACON_AMQP_CA_FILE, _CERT_FILE, _KEY_FILE (amqps:// only)
   std::string database_url;
   std::size_t batch_max = 500;                      // events per transaction at most
   std::chrono::milliseconds batch_wait{100};        // oldest event waits at most this long

@@ -9,6 +9,12 @@
 #   scripts/services.sh status           [DIR]   print state; exit 0 only if both run
 #   scripts/services.sh clean            [DIR]   stop, then delete DIR and all its data
 #   scripts/services.sh free-port        [N]     print N (default 1) free loopback ports
+#   scripts/services.sh kill-node K      [DIR]   SIGKILL RabbitMQ node K (1..N) of a cluster
+#   scripts/services.sh start-node K     [DIR]   start node K again (same data, ports, cluster)
+#
+# BEACON_RABBITMQ_NODES=N (N >= 2) at the first start makes the broker an
+# N-node RabbitMQ cluster on loopback (scripts/lib/rabbitmq-cluster.sh);
+# env.sh then lists every node in BEACON_AMQP_URL, comma-separated.
 #
 # DIR defaults to .run/services in the repository (git-ignored). Everything
 # lives under DIR: data, logs, pid files, sockets. (Only if the server users
@@ -26,6 +32,10 @@
 #   BEACON_RABBITMQCTL    DIR/bin/rabbitmqctl (wrapper with the right node, epmd port and cookie;
 #                         DIR/bin also has rabbitmq-diagnostics and rabbitmq-queues)
 #   RABBITMQ_NODENAME, RABBITMQ_NODE_PORT, RABBITMQ_DIST_PORT, ERL_EPMD_PORT
+#   BEACON_AMQPS_URL      amqps://guest:guest@localhost:PORT (the same node's TLS listener)
+#   BEACON_AMQP_CA_FILE   the throw-away CA that signed its certificate (DNS:localhost only)
+#   In a cluster also BEACON_RABBITMQ_NODES=N and, per node K, BEACON_AMQP_URL_K,
+#   BEACON_RABBITMQ_NODE_K (node name) and BEACON_RABBITMQCTL_K.
 #
 # PostgreSQL: database `beacon`, owned by role `beacon` (password `beacon`,
 # superuser: this is a throw-away private instance). Authentication is `trust`
@@ -72,10 +82,15 @@ usage() {
 
 CMD=${1:-}
 case "$CMD" in
-  start|stop|restart-rabbitmq|restart-postgres|status|clean|free-port) ;;
+  start|stop|restart-rabbitmq|restart-postgres|status|clean|free-port|kill-node|start-node) ;;
   *) usage ;;
 esac
 if [[ "$CMD" != free-port ]]; then
+  if [[ "$CMD" == kill-node || "$CMD" == start-node ]]; then
+    NODE_ARG=${2:-}
+    [[ "$NODE_ARG" =~ ^[1-9][0-9]*$ ]] || usage
+    shift
+  fi
   DIR=${2:-$REPO_ROOT/.run/services}
   if [[ ! -d "$DIR" ]]; then
     case "$CMD" in
@@ -251,7 +266,7 @@ wait_exit() {
 # ---------------------------------------------------------------- state
 STATE=$DIR/state.env
 DATA=""
-RMQ_NODE="" AMQP_PORT="" DIST_PORT="" EPMD_PORT="" PG_PORT=""
+RMQ_NODE="" AMQP_PORT="" DIST_PORT="" EPMD_PORT="" PG_PORT="" AMQPS_PORT="" RMQ_NODES=1
 
 load_state() {
   if [[ -f "$STATE" ]]; then
@@ -269,6 +284,8 @@ AMQP_PORT='$AMQP_PORT'
 DIST_PORT='$DIST_PORT'
 EPMD_PORT='$EPMD_PORT'
 PG_PORT='$PG_PORT'
+AMQPS_PORT='$AMQPS_PORT'
+RMQ_NODES='$RMQ_NODES'
 EOF
   mv "$STATE.tmp" "$STATE"
 }
@@ -292,7 +309,10 @@ ensure_data_root() {
   fi
 }
 
-R() { printf '%s/rabbitmq' "$DATA"; }
+# The node being worked on: node 1 has no suffix (the single-node layout);
+# cluster node K uses rabbitmq-K, bin/node-K and tag rabbitmq-K.
+RMQ_SUFFIX="" RMQ_BIN_SUB="" RMQ_SHARED_EPMD=""
+R() { printf '%s/rabbitmq%s' "$DATA" "$RMQ_SUFFIX"; }
 P() { printf '%s/pg' "$DATA"; }
 
 # ---------------------------------------------------------------- rabbitmq
@@ -336,6 +356,17 @@ vm_memory_high_watermark.relative = 0.6
 log.console = false
 log.file.level = info
 EOF
+  if [[ -n "$AMQPS_PORT" ]]; then
+    rmq_tls_files "$r/tls"
+    cat >>"$r/rabbitmq.conf" <<EOF
+listeners.ssl.1 = 127.0.0.1:$AMQPS_PORT
+ssl_options.cacertfile = $r/tls/ca.pem
+ssl_options.certfile = $r/tls/server.pem
+ssl_options.keyfile = $r/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+EOF
+  fi
   if [[ ! -s "$r/home/.erlang.cookie" ]]; then
     # Reuse the system cookie when there is one, so the packaged
     # /usr/sbin/rabbitmqctl (which runs with HOME=/var/lib/rabbitmq) also works
@@ -351,7 +382,7 @@ EOF
   if ((EUID == 0)); then chown -R "$RMQ_USER:" "$r"; fi
   chmod 700 "$r"
   # CLI wrappers that talk to this node.
-  mkdir -p "$DIR/bin"
+  mkdir -p "$DIR/bin$RMQ_BIN_SUB"
   local tool envs
   envs=$(rmq_env | sed "s/'/'\\\\''/g; s/^/  '/; s/\$/' \\\\/")
   for tool in rabbitmqctl rabbitmq-diagnostics rabbitmq-queues; do
@@ -365,9 +396,26 @@ EOF
       fi
       echo "$envs"
       echo "  $RMQ_BIN/$tool -n '$RMQ_NODE' \"\$@\""
-    } >"$DIR/bin/$tool"
-    chmod 755 "$DIR/bin/$tool"
+    } >"$DIR/bin$RMQ_BIN_SUB/$tool"
+    chmod 755 "$DIR/bin$RMQ_BIN_SUB/$tool"
   done
+}
+
+# A throw-away CA and a server certificate for DNS:localhost (made once per
+# data folder), for the amqps:// tests. Only the name localhost: a client
+# that connects to 127.0.0.1 must fail host-name verification.
+rmq_tls_files() {
+  local t=$1
+  [[ -s "$t/server.pem" ]] && return 0
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=beacon test CA" \
+    -keyout "$t/ca.key" -out "$t/ca.pem" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$t/server.key" -out "$t/server.csr" \
+    >/dev/null 2>&1
+  printf 'subjectAltName=DNS:localhost\n' >"$t/ext.cnf"
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$t/ext.cnf" -out "$t/server.pem" >/dev/null 2>&1
+  chmod 644 "$t/ca.pem" "$t/server.pem" "$t/server.key"
 }
 
 rmq_log_tail() {
@@ -391,21 +439,24 @@ rmq_start() {
   mapfile -t envs < <(rmq_env)
   t0=$(now_ms)
   rm -f "$r/rabbit.pid" "$r/epmd.pid" "$r/launcher.pid"
-  # Our own epmd on a private port (so we never touch one on 4369).
-  setsid bash -c "$LAUNCH" "$r/epmd.pid" \
-    env BEACON_SVC_TAG="$DIR:rabbitmq" "${envs[@]}" \
-    "${AS_RMQ[@]}" epmd -port "$EPMD_PORT" -address 127.0.0.1 \
-    >>"$r/log/epmd.log" 2>&1 </dev/null 9>&- &
-  epmd=$(wait_pidfile "$r/epmd.pid") || { err "epmd launcher did not start"; return 1; }
-  deadline=$(( $(date +%s) + 10 ))
-  until tcp_open "$EPMD_PORT"; do
-    if (( $(date +%s) > deadline )) || ! pid_alive "$epmd"; then
-      err "epmd did not start on port $EPMD_PORT"; rmq_log_tail; return 1
-    fi
-    sleep 0.05
-  done
+  # Our own epmd on a private port (so we never touch one on 4369); a
+  # cluster's nodes share one, started by rabbitmq-cluster.sh.
+  if [[ -z "$RMQ_SHARED_EPMD" ]]; then
+    setsid bash -c "$LAUNCH" "$r/epmd.pid" \
+      env BEACON_SVC_TAG="$DIR:rabbitmq" "${envs[@]}" \
+      "${AS_RMQ[@]}" epmd -port "$EPMD_PORT" -address 127.0.0.1 \
+      >>"$r/log/epmd.log" 2>&1 </dev/null 9>&- &
+    epmd=$(wait_pidfile "$r/epmd.pid") || { err "epmd launcher did not start"; return 1; }
+    deadline=$(( $(date +%s) + 10 ))
+    until tcp_open "$EPMD_PORT"; do
+      if (( $(date +%s) > deadline )) || ! pid_alive "$epmd"; then
+        err "epmd did not start on port $EPMD_PORT"; rmq_log_tail; return 1
+      fi
+      sleep 0.05
+    done
+  fi
   setsid bash -c "$LAUNCH" "$r/launcher.pid" \
-    env BEACON_SVC_TAG="$DIR:rabbitmq" "${envs[@]}" \
+    env BEACON_SVC_TAG="$DIR:rabbitmq$RMQ_SUFFIX" "${envs[@]}" \
     "${AS_RMQ[@]}" "$RMQ_BIN/rabbitmq-server" \
     >>"$r/server.out" 2>&1 </dev/null 9>&- &
   launcher=$(wait_pidfile "$r/launcher.pid") || { err "rabbitmq launcher did not start"; return 1; }
@@ -420,7 +471,7 @@ rmq_start() {
     fi
     sleep 0.1
   done
-  if ! "$DIR/bin/rabbitmqctl" await_startup --timeout "$TIMEOUT" >"$r/await.out" 2>&1; then
+  if ! "$DIR/bin$RMQ_BIN_SUB/rabbitmqctl" await_startup --timeout "$TIMEOUT" >"$r/await.out" 2>&1; then
     err "rabbitmqctl await_startup failed:"; cat "$r/await.out" >&2; rmq_log_tail; return 1
   fi
   log "rabbitmq ready on 127.0.0.1:$AMQP_PORT (node $RMQ_NODE, pid $(rmq_beam_pid)) in $(( $(now_ms) - t0 )) ms"
@@ -429,11 +480,13 @@ rmq_start() {
 rmq_kill_leftovers() {
   [[ -n "$DATA" ]] || return 0
   local pid pids=()
-  for pid in "$(read_pid "$(R)/launcher.pid")" "$(rmq_epmd_pid)"; do
+  local epmd=""
+  [[ -n "$RMQ_SHARED_EPMD" ]] || epmd=$(rmq_epmd_pid)
+  for pid in "$(read_pid "$(R)/launcher.pid")" "$epmd"; do
     if pid_alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
   done
   for pid in "${pids[@]}"; do wait_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true; done
-  sweep_tagged "$DIR:rabbitmq"
+  sweep_tagged "$DIR:rabbitmq$RMQ_SUFFIX"
 }
 
 rmq_stop() {
@@ -560,7 +613,10 @@ export RABBITMQ_NODENAME='$RMQ_NODE'
 export RABBITMQ_NODE_PORT='$AMQP_PORT'
 export RABBITMQ_DIST_PORT='$DIST_PORT'
 export ERL_EPMD_PORT='$EPMD_PORT'
+export BEACON_AMQPS_URL='amqps://guest:guest@localhost:$AMQPS_PORT'
+export BEACON_AMQP_CA_FILE='$(R)/tls/ca.pem'
 EOF
+  if ((RMQ_NODES > 1)); then cluster_write_env >>"$DIR/env.sh.tmp"; amqp=$(cluster_urls); fi
   mv "$DIR/env.sh.tmp" "$DIR/env.sh"
   echo "BEACON_AMQP_URL=$amqp"
   echo "BEACON_DATABASE_URL=$db"
@@ -589,9 +645,9 @@ check_tools() {
 # still free, else ask the kernel for new ones.
 choose_ports() {
   if ! rmq_running; then
-    if [[ -z "$AMQP_PORT" || -z "$DIST_PORT" || -z "$EPMD_PORT" ]] ||
-       ! ports_free "$AMQP_PORT" "$DIST_PORT" "$EPMD_PORT"; then
-      read -r AMQP_PORT DIST_PORT EPMD_PORT < <(pick_ports 3) || die "no free ports"
+    if [[ -z "$AMQP_PORT" || -z "$DIST_PORT" || -z "$EPMD_PORT" || -z "$AMQPS_PORT" ]] ||
+       ! ports_free "$AMQP_PORT" "$DIST_PORT" "$EPMD_PORT" "$AMQPS_PORT"; then
+      read -r AMQP_PORT DIST_PORT EPMD_PORT AMQPS_PORT < <(pick_ports 4) || die "no free ports"
     fi
     # The node name only has to be unique within its own epmd; keep it stable
     # so the mnesia folder (named after the node) and durable data survive.
@@ -604,7 +660,8 @@ choose_ports() {
   fi
   # Both services must not share a port (possible when one of them was picked
   # earlier and the other now).
-  if [[ "$PG_PORT" == "$AMQP_PORT" || "$PG_PORT" == "$DIST_PORT" || "$PG_PORT" == "$EPMD_PORT" ]]; then
+  if [[ "$PG_PORT" == "$AMQP_PORT" || "$PG_PORT" == "$DIST_PORT" || "$PG_PORT" == "$EPMD_PORT" ||
+        "$PG_PORT" == "$AMQPS_PORT" ]]; then
     pg_running && die "port clash between recorded rabbitmq and postgres ports; run: $0 clean '$DIR'"
     read -r PG_PORT < <(pick_ports 1)
   fi
@@ -622,12 +679,17 @@ cmd_start() {
   local pg_rc=0 rmq_rc=0
   pg_start >"$DIR/.pg_start.out" 2>&1 9>&- &
   local pg_job=$!
-  rmq_start || rmq_rc=$?
+  if [[ -n "${BEACON_RABBITMQ_NODES:-}" && ! -d "$(R)/mnesia" ]]; then
+    [[ "$BEACON_RABBITMQ_NODES" =~ ^[1-9]$ ]] || die "BEACON_RABBITMQ_NODES must be 1 to 9"
+    RMQ_NODES=$BEACON_RABBITMQ_NODES
+    save_state
+  fi
+  if ((RMQ_NODES > 1)); then cluster_start || rmq_rc=$?; else rmq_start || rmq_rc=$?; fi
   wait "$pg_job" || pg_rc=$?
   cat "$DIR/.pg_start.out"; rm -f "$DIR/.pg_start.out"
   if ((pg_rc || rmq_rc)); then
     err "start failed; stopping what was started"
-    rmq_stop || true
+    if ((RMQ_NODES > 1)); then cluster_stop || true; else rmq_stop || true; fi
     pg_stop || true
     exit 1
   fi
@@ -639,10 +701,11 @@ cmd_stop() {
   lock
   load_state
   [[ -n "$DATA" ]] || { log "nothing to stop in $DIR"; return 0; }
-  rmq_stop &
+  if ((RMQ_NODES > 1)); then cluster_stop & else rmq_stop & fi
   local j=$!
   pg_stop
   wait "$j" || true
+  if ((RMQ_NODES > 1)); then cluster_sweep; fi
   # Final safety net: anything still carrying one of our tags.
   sweep_tagged "$DIR:rabbitmq"
   sweep_tagged "$DIR:postgres"
@@ -686,8 +749,13 @@ cmd_clean() {
   log "removed $DIR"
 }
 
+# shellcheck source=lib/rabbitmq-cluster.sh
+source "$SCRIPT_DIR/lib/rabbitmq-cluster.sh"
+
 case "$CMD" in
   start) cmd_start ;;
+  kill-node) cmd_kill_node "$NODE_ARG" ;;
+  start-node) cmd_start_node "$NODE_ARG" ;;
   stop) cmd_stop ;;
   restart-rabbitmq) cmd_restart_rabbitmq ;;
   restart-postgres) cmd_restart_postgres ;;

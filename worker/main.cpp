@@ -42,7 +42,12 @@ options:
   --help                this text
 
 environment:
-  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
+  BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672); a comma-separated
+                        list of cluster nodes fails over between them (docs/multi-machine.md)
+  BEACON_AMQP_NODE_ORDER   random (default) or listed: which node of the list first
+  BEACON_AMQP_CA_FILE   CA for amqps:// (default: the system's); BEACON_AMQP_CERT_FILE and
+                        BEACON_AMQP_KEY_FILE: optional client certificate
+  BEACON_QUORUM_GROUP_SIZE replicas per quorum queue (default: the broker's, every node)
   BEACON_DATABASE_URL   optional: lets the worker skip redelivered messages whose
                         execution is already completed (no second GPU call)
   BEACON_ENDPOINTS      endpoint file, when --endpoints is not given
@@ -111,6 +116,8 @@ int main(int argc, char** argv) {
     }
     const amqp::BrokerConfig broker = amqp::broker_config_from_env();
     o.amqp_url = broker.url;
+    o.amqp_node_order = broker.node_order;
+    o.amqp_tls = broker.tls;
     o.heartbeat_s = broker.heartbeat_s;
     o.database_url = env_or("BEACON_DATABASE_URL", "");
     if (!o.database_url.empty()) db::validate_database_url(o.database_url, "BEACON_DATABASE_URL");

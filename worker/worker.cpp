@@ -145,6 +145,8 @@ class Worker {
   static amqp::ClientOptions client_options(const WorkerOptions& o) {
     amqp::ClientOptions c;
     c.url = o.amqp_url;
+    c.node_order = o.amqp_node_order;
+    c.tls = o.amqp_tls;
     c.connection_name = "beacon-worker " + o.worker_id;
     c.heartbeat_s = o.heartbeat_s;
     return c;
@@ -577,6 +579,19 @@ class Worker {
 
   void on_confirm(const amqp::Confirm& c) {
     if (!c.ok) m_.publish_refused.inc();
+    refusals_in_a_row_ = c.ok ? 0 : refusals_in_a_row_ + 1;
+    if (refusals_in_a_row_ >= kRefusalsBeforeReconnect) {
+      // Seen on a RabbitMQ 3.10 cluster: a channel opened while the leader of
+      // beacon.results was just lost stays bound to that dead leader and has
+      // every publish nacked, for minutes, while the queue works for other
+      // channels. A new connection (the next node) gets a fresh channel; what
+      // is unconfirmed is published again there, as after any loss.
+      refusals_in_a_row_ = 0;
+      spdlog::warn("worker {} region={}: the broker refused {} publishes in a row on {}; reconnecting", o_.worker_id,
+                   o_.region, kRefusalsBeforeReconnect, client_.redacted_url());
+      client_.close();
+      throw amqp::ConnectionLost("amqp: every publish refused (nack) on " + client_.redacted_url());
+    }
     auto step = ledger_.confirmed(c, generation_);
     switch (step.kind) {
       case LedgerStep::Kind::nothing:
@@ -622,6 +637,9 @@ class Worker {
 
   std::string exec_queue_, control_queue_, exec_tag_, control_tag_;
   int delivery_limit_ = 0;
+  // Refused confirms (nack or return) since the last ok one; see on_confirm.
+  static constexpr int kRefusalsBeforeReconnect = 50;
+  int refusals_in_a_row_ = 0;
   std::uint64_t generation_ = 0;
   RecentOutcomes recent_;
   CancelMemory cancels_;

@@ -23,6 +23,8 @@
 // slot; requests on the wire finish and are kept. Requeues of the worker's own
 // doing are fresh copies (amqp/fresh_copy.hpp), so the broker's delivery limit
 // only ever catches poison.
+#include <beacon/amqp/url.hpp>
+
 #include <chrono>
 #include <string>
 
@@ -32,6 +34,8 @@ struct WorkerOptions {
   std::string region;
   std::string worker_id;
   std::string amqp_url;
+  amqp::NodeOrder amqp_node_order = amqp::NodeOrder::random_start;  // BEACON_AMQP_NODE_ORDER
+  amqp::TlsFiles amqp_tls{};  // BEACON_AMQP_CA_FILE, _CERT_FILE, _KEY_FILE (amqps:// only)
   std::string database_url;     // optional: enables the pay-once preflight
   std::string endpoints_file;
   int concurrency = 32;         // messages held at once (prefetch) = requests in flight at most

@@ -12,7 +12,6 @@ BrokerConfig broker_config_from_env(int heartbeat_fallback) {
   config.url = amqp_url_from_env();
   try {
     config.nodes = parse_url_list(config.url);
-    parse_url(config.url);  // what the client refuses today (amqps), refused here first
   } catch (const std::invalid_argument& e) {
     throw BadInput(std::string("BEACON_AMQP_URL: ") + e.what());
   }
@@ -20,6 +19,8 @@ BrokerConfig broker_config_from_env(int heartbeat_fallback) {
   try {
     config.heartbeat_s = heartbeat_s_from_env(heartbeat_fallback);
     config.topology = topology_options_from_env();
+    config.node_order = node_order_from_env();
+    config.tls = tls_files_from_env();
   } catch (const std::invalid_argument& e) {
     throw BadInput(e.what());
   }

@@ -5,13 +5,17 @@
 
 #include <amqp.h>
 #include <amqp_framing.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <charconv>
 #include <cstdlib>
+#include <random>
 #include <stdexcept>
 #include <utility>
 
@@ -81,7 +85,41 @@ std::string amqp_url_from_env() {
   return raw != nullptr && *raw != '\0' ? std::string(raw) : std::string(kDefaultAmqpUrl);
 }
 
-Client::Client(ClientOptions options) : options_(std::move(options)), url_(parse_url(options_.url)) {}
+NodeOrder node_order_from_env() {
+  const char* raw = std::getenv("BEACON_AMQP_NODE_ORDER");
+  if (raw == nullptr || *raw == '\0' || std::string_view(raw) == "random") return NodeOrder::random_start;
+  if (std::string_view(raw) == "listed") return NodeOrder::listed;
+  throw std::invalid_argument("BEACON_AMQP_NODE_ORDER must be \"random\" or \"listed\", not \"" + std::string(raw) +
+                              "\"");
+}
+
+TlsFiles tls_files_from_env() {
+  TlsFiles files;
+  const auto read = [](const char* name, std::string& out) {
+    const char* raw = std::getenv(name);
+    if (raw == nullptr || *raw == '\0') return;
+    if (std::FILE* f = std::fopen(raw, "rb"); f != nullptr) {
+      std::fclose(f);
+    } else {
+      throw std::invalid_argument(std::string(name) + ": cannot read \"" + raw + "\"");
+    }
+    out = raw;
+  };
+  read("BEACON_AMQP_CA_FILE", files.ca_file);
+  read("BEACON_AMQP_CERT_FILE", files.cert_file);
+  read("BEACON_AMQP_KEY_FILE", files.key_file);
+  if (files.cert_file.empty() != files.key_file.empty()) {
+    throw std::invalid_argument("BEACON_AMQP_CERT_FILE and BEACON_AMQP_KEY_FILE go together: set both or neither");
+  }
+  return files;
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)), nodes_(parse_url_list(options_.url)) {
+  if (options_.node_order == NodeOrder::random_start && nodes_.size() > 1) {
+    std::random_device seed;
+    node_ = std::uniform_int_distribution<std::size_t>(0, nodes_.size() - 1)(seed);
+  }
+}
 
 Client::~Client() { close(); }
 
@@ -106,19 +144,38 @@ auto Client::bounded(const char* what, std::chrono::milliseconds limit, F&& call
 
 void Client::connect() {
   close();
+  const std::size_t start = tried_ ? (node_ + 1) % nodes_.size() : node_;
+  tried_ = true;
+  std::string failures;
+  for (std::size_t k = 0; k < nodes_.size(); ++k) {
+    node_ = (start + k) % nodes_.size();
+    try {
+      connect_node();
+      return;
+    } catch (const ConnectionLost& e) {
+      if (nodes_.size() == 1) throw;
+      spdlog::warn("amqp: node {} of {} failed: {}", node_ + 1, nodes_.size(), e.what());
+      failures += (failures.empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  throw ConnectionLost("amqp: no node of " + std::to_string(nodes_.size()) + " answered: " + failures);
+}
+
+void Client::connect_node() {
+  close();
   confirms_.reset();
   blocked_since_.reset();
   blocked_reason_.clear();
 
   conn_ = amqp_new_connection();
   if (conn_ == nullptr) throw ConnectionLost("amqp: out of memory creating a connection");
-  amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
+  amqp_socket_t* socket = node().tls ? tls_socket() : amqp_tcp_socket_new(conn_);
   if (socket == nullptr) lost("amqp: cannot create a TCP socket");
 
   const timeval connect_tv = to_timeval(options_.connect_timeout);
-  if (int rc = amqp_socket_open_noblock(socket, url_.host.c_str(), url_.port, &connect_tv);
+  if (int rc = amqp_socket_open_noblock(socket, node().host.c_str(), node().port, &connect_tv);
       rc != AMQP_STATUS_OK) {
-    lost("amqp: cannot connect", rc);
+    lost(node().tls ? "amqp: TLS connect failed" + tls_hint(rc) : std::string("amqp: cannot connect"), rc);
   }
   amqp_set_handshake_timeout(conn_, &connect_tv);
   const timeval rpc_tv = to_timeval(options_.rpc_timeout);
@@ -146,8 +203,8 @@ void Client::connect() {
   amqp_table_t properties{n, props};
 
   const amqp_rpc_reply_t login = amqp_login_with_properties(
-      conn_, url_.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, options_.heartbeat_s, &properties,
-      AMQP_SASL_METHOD_PLAIN, url_.user.c_str(), url_.password.c_str());
+      conn_, node().vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, options_.heartbeat_s, &properties,
+      AMQP_SASL_METHOD_PLAIN, node().user.c_str(), node().password.c_str());
   if (login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
       login.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
     const auto* m = static_cast<amqp_connection_close_t*>(login.reply.decoded);
@@ -167,8 +224,50 @@ void Client::connect() {
 
   ++generation_;
   connected_ = true;
-  spdlog::info("amqp: connected to {} (heartbeat {}s, generation {})", url_.redacted(),
-               amqp_get_heartbeat(conn_), generation_);
+  spdlog::info("amqp: connected to {} (node {} of {}, heartbeat {}s, generation {})", node().redacted(), node_ + 1,
+               nodes_.size(), amqp_get_heartbeat(conn_), generation_);
+}
+
+amqp_socket_t_* Client::tls_socket() {
+  amqp_socket_t* socket = amqp_ssl_socket_new(conn_);
+  if (socket == nullptr) lost("amqp: cannot create a TLS socket");
+  // Both on, always: a TLS connection that trusts any certificate protects
+  // nothing, and there is deliberately no switch to turn them off.
+  amqp_ssl_socket_set_verify_peer(socket, 1);
+  amqp_ssl_socket_set_verify_hostname(socket, 1);
+  const TlsFiles& files = options_.tls;
+  if (!files.ca_file.empty()) {
+    if (amqp_ssl_socket_set_cacert(socket, files.ca_file.c_str()) != AMQP_STATUS_OK) {
+      lost("amqp: BEACON_AMQP_CA_FILE " + files.ca_file + " holds no readable PEM certificate");
+    }
+  } else {
+    auto* ctx = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
+    if (ctx == nullptr || SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      lost("amqp: cannot load the system's CA certificates; set BEACON_AMQP_CA_FILE");
+    }
+  }
+  if (!files.cert_file.empty() &&
+      amqp_ssl_socket_set_key(socket, files.cert_file.c_str(), files.key_file.c_str()) != AMQP_STATUS_OK) {
+    lost("amqp: cannot load the client certificate BEACON_AMQP_CERT_FILE " + files.cert_file +
+         " with its key BEACON_AMQP_KEY_FILE");
+  }
+  return socket;
+}
+
+std::string Client::tls_hint(int status) const {
+  switch (status) {
+    case AMQP_STATUS_SSL_PEER_VERIFY_FAILED:
+      return std::string(" (the broker's certificate is not signed by ") +
+             (options_.tls.ca_file.empty() ? "a CA of the system's trust store; set BEACON_AMQP_CA_FILE"
+                                           : "the CA in BEACON_AMQP_CA_FILE") +
+             ")";
+    case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED:
+      return " (the broker's certificate does not name host " + node().host + ")";
+    case AMQP_STATUS_SSL_CONNECTION_FAILED:
+      return " (TLS handshake failed: is the port a TLS listener, and is the certificate valid and trusted?)";
+    default:
+      return "";
+  }
 }
 
 void Client::close() noexcept {
@@ -223,7 +322,7 @@ void Client::require_connected(const char* what) const {
 
 void Client::lost(const std::string& what) {
   drop();
-  throw ConnectionLost(what + " (" + url_.redacted() + ")");
+  throw ConnectionLost(what + " (" + node().redacted() + ")");
 }
 
 void Client::lost(const std::string& what, int status) {
@@ -337,6 +436,9 @@ std::string Client::declare_queue(const std::string& name, const QueueArgs& args
   // Classic queues have no delivery limit: sending it would only mislead.
   if (args.type == "quorum" && args.delivery_limit > 0) {
     table.set("x-delivery-limit", static_cast<std::int64_t>(args.delivery_limit));
+  }
+  if (args.type == "quorum" && args.quorum_group_size > 0) {
+    table.set("x-quorum-initial-group-size", static_cast<std::int64_t>(args.quorum_group_size));
   }
   require_unblocked("queue.declare");
   const amqp_queue_declare_ok_t* ok = bounded("queue.declare", options_.rpc_timeout + options_.send_timeout, [&] {

@@ -62,6 +62,7 @@
 #include <vector>
 
 struct amqp_connection_state_t_;  // rabbitmq-c's connection, kept out of this header's API
+struct amqp_socket_t_;
 
 namespace beacon::amqp {
 
@@ -69,6 +70,7 @@ namespace beacon::amqp {
 inline constexpr const char* kDefaultAmqpUrl = "amqp://guest:guest@localhost:5672";
 
 struct ClientOptions {
+  // One node or a comma-separated list of nodes of one cluster (url.hpp).
   std::string url = kDefaultAmqpUrl;
   std::string connection_name;  // shown by `rabbitmqctl list_connections client_properties`
   int heartbeat_s = 30;         // 0 disables heartbeats (then a dead peer is only seen by TCP)
@@ -80,6 +82,8 @@ struct ClientOptions {
   // A delivered body larger than this is still read off the socket, but only
   // its first max_body_bytes are kept and the delivery is flagged oversized.
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  NodeOrder node_order = NodeOrder::random_start;  // which node of the list first
+  TlsFiles tls{};                                  // used by amqps:// nodes only
 };
 
 // BEACON_AMQP_HEARTBEAT_S: the heartbeat the long-running parts ask for, in
@@ -91,6 +95,15 @@ int heartbeat_s_from_env(int fallback = 30);
 // BEACON_AMQP_URL, or kDefaultAmqpUrl when unset or empty. It may carry a
 // password: log only AmqpUrl::redacted().
 std::string amqp_url_from_env();
+
+// BEACON_AMQP_CA_FILE, BEACON_AMQP_CERT_FILE, BEACON_AMQP_KEY_FILE. Throws
+// std::invalid_argument naming the variable when a named file cannot be read,
+// or when only one of CERT and KEY is set.
+TlsFiles tls_files_from_env();
+
+// BEACON_AMQP_NODE_ORDER: "random" (default when unset or empty) or "listed".
+// Throws std::invalid_argument naming the variable for anything else.
+NodeOrder node_order_from_env();
 
 struct Delivery {
   std::uint64_t generation = 0;  // Client::generation() of the connection it came on
@@ -122,6 +135,7 @@ struct QueueArgs {
   std::string type;                  // x-queue-type: "quorum", "classic", or "" (broker default)
   std::string dead_letter_exchange;  // x-dead-letter-exchange; "" = none
   int delivery_limit = 0;            // x-delivery-limit, sent for quorum queues only; 0 = unset
+  int quorum_group_size = 0;         // x-quorum-initial-group-size, quorum queues only; 0 = unset
 };
 
 // Header the client stamps on every publish with its confirm sequence number,
@@ -141,7 +155,10 @@ class Client {
   // TCP + login + channels 1 and 2 (confirm.select on 2). Drops any previous
   // connection first, so it is also the reconnect. Each success increments
   // generation(). A new session has no consumers and no prefetch: set them
-  // again. Throws ConnectionLost (unreachable, refused login, ...).
+  // again. With several nodes, tries each once, starting at the node after
+  // the one used last (the first call: per options.node_order), and stays on
+  // the first that answers. Throws ConnectionLost (unreachable, refused
+  // login, ...) when none does; with several nodes the message lists each.
   void connect();
   // True from a successful connect() until close() or the first failure.
   bool connected() const { return connected_; }
@@ -158,8 +175,10 @@ class Client {
   std::optional<std::chrono::steady_clock::duration> blocked_for() const;
   // The broker's reason ("low on memory", "low on disk space"); empty when not blocked.
   const std::string& blocked_reason() const { return blocked_reason_; }
-  // The broker address for logs: amqp://user:***@host:port/vhost.
-  std::string redacted_url() const { return url_.redacted(); }
+  // The node connected to (or tried last) for logs: amqp://user:***@host:port/vhost.
+  std::string redacted_url() const { return node().redacted(); }
+  // Its index in the URL list (0-based).
+  std::size_t node_index() const { return node_; }
 
   // Topology, on channel 3. Declares are idempotent; a declare that
   // conflicts with what exists throws ChannelClosed (406) and leaves the
@@ -227,6 +246,13 @@ class Client {
     std::optional<BodyAssembler> body;  // set by the content header frame
   };
 
+  const AmqpUrl& node() const { return nodes_[node_]; }
+  // One attempt at nodes_[node_]; throws ConnectionLost.
+  void connect_node();
+  // An amqps:// socket on conn_ that verifies the peer and its host name.
+  amqp_socket_t_* tls_socket();
+  // Why a TLS open failed, in words a user can act on ("" when unknown).
+  std::string tls_hint(int status) const;
   void require_connected(const char* what) const;
   // Synchronous methods: Timeout at once while blocked (nothing is sent).
   void require_unblocked(const char* what) const;
@@ -259,7 +285,9 @@ class Client {
   void finish(std::uint16_t channel);
 
   ClientOptions options_;
-  AmqpUrl url_;
+  std::vector<AmqpUrl> nodes_;  // never empty
+  std::size_t node_ = 0;         // the node connected to, or tried last
+  bool tried_ = false;           // connect() was called before: start after node_
   amqp_connection_state_t_* conn_ = nullptr;
   bool connected_ = false;
   std::optional<std::chrono::steady_clock::time_point> blocked_since_;

@@ -19,6 +19,7 @@ QueueArgs work_queue_args(const TopologyOptions& options) {
   args.type = options.queue_type;
   args.dead_letter_exchange = s(kDeadExchange);
   args.delivery_limit = options.delivery_limit;
+  args.quorum_group_size = options.quorum_group_size;
   return args;
 }
 
@@ -30,7 +31,7 @@ void declare_queue_named(Client& client, std::string_view name, const QueueArgs&
     if (e.reply_code() != kReplyPreconditionFailed) throw;
     throw ChannelClosed(e.channel(), e.reply_code(),
                         e.reply_text() + " (queue " + s(name) + " exists with other arguments;" +
-                            " BEACON_QUEUE_TYPE must match how it was first declared)");
+                            " BEACON_QUEUE_TYPE and BEACON_QUORUM_GROUP_SIZE must match how it was first declared)");
   }
 }
 
@@ -59,6 +60,18 @@ TopologyOptions topology_options_from_env() {
     }
     options.delivery_limit = parsed;
   }
+  if (const char* size = std::getenv("BEACON_QUORUM_GROUP_SIZE"); size != nullptr && *size != '\0') {
+    const std::string_view value = size;
+    int parsed = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    // RabbitMQ refuses groups larger than its cluster can hold only at
+    // declare time; 99 keeps a typo from reaching it.
+    if (ec != std::errc() || end != value.data() + value.size() || parsed < 1 || parsed > 99) {
+      throw std::invalid_argument("BEACON_QUORUM_GROUP_SIZE must be an integer from 1 to 99 (replicas per quorum "
+                                  "queue), or unset for the broker's default, not \"" + std::string(value) + "\"");
+    }
+    options.quorum_group_size = parsed;
+  }
   return options;
 }
 
@@ -71,6 +84,7 @@ void declare_core(Client& client, const TopologyOptions& options) {
   QueueArgs dead;
   dead.durable = true;
   dead.type = options.queue_type;
+  dead.quorum_group_size = options.quorum_group_size;  // the evidence is replicated like the work
   declare_queue_named(client, kDeadQueue, dead);
   client.bind_queue(s(kDeadQueue), s(kDeadExchange), "");
 

@@ -36,11 +36,17 @@ std::string exec_queue(std::string_view region);
 struct TopologyOptions {
   std::string queue_type = "quorum";  // "quorum" | "classic" (single-node dev broker)
   int delivery_limit = 5;             // quorum only; 0 = no limit
+  // x-quorum-initial-group-size of every quorum queue beacon declares: how
+  // many cluster nodes hold a replica. 0 = unset: the broker's default, a
+  // replica on every cluster node (up to its own limit). Applies only when a
+  // queue is first created; later declares must send the same value.
+  int quorum_group_size = 0;
 };
 
-// From BEACON_QUEUE_TYPE (quorum|classic) and BEACON_DELIVERY_LIMIT (integer
-// >= 0); unset variables keep the defaults. Throws std::invalid_argument on
-// any other value, naming the variable.
+// From BEACON_QUEUE_TYPE (quorum|classic), BEACON_DELIVERY_LIMIT (integer
+// >= 0) and BEACON_QUORUM_GROUP_SIZE (integer 1..99, or empty for unset);
+// unset variables keep the defaults. Throws std::invalid_argument on any
+// other value, naming the variable.
 TopologyOptions topology_options_from_env();
 
 // Exchanges beacon.exec, beacon.results, beacon.dead, beacon.control and

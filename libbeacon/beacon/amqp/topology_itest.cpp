@@ -106,5 +106,29 @@ TEST_F(TopologyTest, MismatchedQueueTypeIsA406NamingTheQueueAndTheClientStaysUsa
   EXPECT_NO_THROW(declare_region(*client, region, quorum));
 }
 
+// BEACON_QUORUM_GROUP_SIZE reaches the broker as x-quorum-initial-group-size:
+// RabbitMQ records it with the queue and refuses a declare without it (406),
+// and beacon's message names the variable to make consistent.
+TEST_F(TopologyTest, QuorumGroupSizeIsSentAndAMismatchNamesTheVariable) {
+  TopologyOptions sized;
+  sized.queue_type = "quorum";
+  sized.quorum_group_size = 1;  // a single-node broker holds one replica at most
+  TopologyOptions unsized;
+  unsized.queue_type = "quorum";
+  const std::string region = make_region("group");
+  auto client = connect();
+  declare_region(*client, region, sized);
+  EXPECT_NO_THROW(declare_region(*client, region, sized)) << "the same size again is idempotent";
+  try {
+    declare_region(*client, region, unsized);
+    FAIL() << "the broker accepted a declare without x-quorum-initial-group-size: it was never sent";
+  } catch (const ChannelClosed& e) {
+    EXPECT_EQ(e.reply_code(), kReplyPreconditionFailed);
+    EXPECT_NE(std::string(e.what()).find("x-quorum-initial-group-size"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("BEACON_QUORUM_GROUP_SIZE"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(client->connected());
+}
+
 }  // namespace
 }  // namespace beacon::amqp

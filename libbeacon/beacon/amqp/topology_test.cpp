@@ -87,4 +87,28 @@ TEST(TopologyOptionsFromEnv, RejectsBadDeliveryLimit) {
 }
 
 }  // namespace
+TEST(TopologyOptionsFromEnv, QuorumGroupSizeUnsetMeansBrokerDefault) {
+  ScopedEnv size("BEACON_QUORUM_GROUP_SIZE", nullptr);
+  EXPECT_EQ(topology_options_from_env().quorum_group_size, 0);
+  ScopedEnv empty("BEACON_QUORUM_GROUP_SIZE", "");
+  EXPECT_EQ(topology_options_from_env().quorum_group_size, 0);
+}
+
+TEST(TopologyOptionsFromEnv, ReadsQuorumGroupSize) {
+  ScopedEnv size("BEACON_QUORUM_GROUP_SIZE", "3");
+  EXPECT_EQ(topology_options_from_env().quorum_group_size, 3);
+}
+
+TEST(TopologyOptionsFromEnv, RejectsABadQuorumGroupSizeNamingTheVariable) {
+  for (const char* bad : {"0", "-1", "three", "3 ", "100"}) {
+    ScopedEnv size("BEACON_QUORUM_GROUP_SIZE", bad);
+    try {
+      topology_options_from_env();
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("BEACON_QUORUM_GROUP_SIZE"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace beacon::amqp

@@ -48,6 +48,29 @@ void check_structure(std::string_view url) {
   if (host_port.empty() || host_port.front() == ':') throw std::invalid_argument("invalid AMQP URL: no host");
 }
 
+std::string node_prefix(std::size_t index, std::size_t count) {
+  return count == 1 ? "" : "node " + std::to_string(index + 1) + " of " + std::to_string(count) + ": ";
+}
+
+// A failover must log in exactly as the first connect did; the message
+// names what differs, never the values.
+void check_one_cluster(const std::vector<AmqpUrl>& nodes) {
+  const AmqpUrl& first = nodes.front();
+  for (std::size_t i = 1; i < nodes.size(); ++i) {
+    const AmqpUrl& n = nodes[i];
+    const char* differs = n.user != first.user           ? "user name"
+                          : n.password != first.password ? "password"
+                          : n.vhost != first.vhost       ? "vhost"
+                          : n.tls != first.tls           ? "scheme (amqp:// vs amqps://)"
+                                                         : nullptr;
+    if (differs != nullptr) {
+      throw std::invalid_argument(node_prefix(i, nodes.size()) + "its " + differs +
+                                  " differs from node 1's; every node of BEACON_AMQP_URL is the same cluster and "
+                                  "must use the same user, password, vhost and scheme");
+    }
+  }
+}
+
 }  // namespace
 
 std::string AmqpUrl::redacted() const {
@@ -95,8 +118,7 @@ std::vector<AmqpUrl> parse_url_list(std::string_view urls) {
   }
   std::vector<AmqpUrl> nodes;
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    const std::string where =
-        parts.size() == 1 ? "" : "node " + std::to_string(i + 1) + " of " + std::to_string(parts.size()) + ": ";
+    const std::string where = node_prefix(i, parts.size());
     if (parts[i].empty()) throw std::invalid_argument(where + "empty AMQP URL");
     try {
       nodes.push_back(parse_node(parts[i]));
@@ -104,19 +126,11 @@ std::vector<AmqpUrl> parse_url_list(std::string_view urls) {
       throw std::invalid_argument(where + e.what());
     }
   }
+  check_one_cluster(nodes);
   return nodes;
 }
 
-AmqpUrl parse_url(std::string_view urls) {
-  const std::vector<AmqpUrl> nodes = parse_url_list(urls);
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    if (!nodes[i].tls) continue;
-    const std::string where =
-        nodes.size() == 1 ? "" : "node " + std::to_string(i + 1) + " of " + std::to_string(nodes.size()) + ": ";
-    throw std::invalid_argument(where + "amqps:// (TLS to the broker) is not supported yet; use amqp://");
-  }
-  return nodes.front();
-}
+AmqpUrl parse_url(std::string_view urls) { return parse_url_list(urls).front(); }
 
 std::string redact(std::string_view urls) {
   try {

@@ -8,6 +8,23 @@
 
 namespace beacon::amqp {
 
+// Which node of a BEACON_AMQP_URL list a client tries first. Later connects
+// (a reconnect after a loss) always start at the node after the one used last.
+enum class NodeOrder {
+  random_start,  // default: a fleet of parts spreads over the cluster
+  listed,        // the first node of the list first (e.g. the one on this host)
+};
+
+// Files for amqps:// nodes (BEACON_AMQP_CA_FILE, BEACON_AMQP_CERT_FILE,
+// BEACON_AMQP_KEY_FILE). The broker's certificate is always verified, and
+// its name against the host of the URL; with no ca_file the system's trust
+// store is used (what a managed service's public certificate needs).
+struct TlsFiles {
+  std::string ca_file;    // PEM bundle of the CA(s) that signed the broker's certificate
+  std::string cert_file;  // optional client certificate (PEM), with key_file
+  std::string key_file;
+};
+
 struct AmqpUrl {
   std::string host;
   int port = 5672;
@@ -32,15 +49,17 @@ struct AmqpUrl {
 // Throws std::invalid_argument with a message that never echoes the input.
 AmqpUrl parse_node(std::string_view url);
 
-// A comma-separated list of nodes (spaces around commas allowed), each parsed
-// by parse_node; an empty element is an error. The message of the exception
-// says which node ("node 2 of 3: ...") and never echoes the input.
+// A comma-separated list of nodes of one cluster (spaces around commas
+// allowed), each parsed by parse_node; an empty element is an error. Every
+// node must carry the same user, password, vhost and scheme as the first:
+// they are one broker reached at several addresses, and a list that mixes
+// credentials, vhosts or amqp:// with amqps:// is a mistake that would only
+// show on a failover (a login refused, or a plaintext fallback), so it is
+// refused up front. The message of the exception says which node
+// ("node 2 of 3: ...") and never echoes the input.
 std::vector<AmqpUrl> parse_url_list(std::string_view urls);
 
-// What amqp::Client connects to today: the first node of the list (the others
-// are validated, failover between them comes later). amqps:// is refused with
-// "not supported yet" until the client speaks TLS (rabbitmq-c 0.11 can:
-// amqp_ssl_socket_new + amqp_ssl_socket_set_cacert / verify_peer / verify_hostname).
+// The first node of the list (all are validated as parse_url_list does).
 // Throws std::invalid_argument; the message never echoes the password.
 AmqpUrl parse_url(std::string_view urls);
 

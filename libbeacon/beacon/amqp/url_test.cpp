@@ -61,17 +61,12 @@ TEST(ParseUrl, RejectsGarbageWithoutEchoingIt) {
   }
 }
 
-TEST(ParseUrl, AmqpsParsesButTheClientRefusesItForNow) {
-  const AmqpUrl u = parse_node("amqps://u:p@h/");
+TEST(ParseUrl, AmqpsTakesPort5671) {
+  const AmqpUrl u = parse_url("amqps://u:p@h/");
   EXPECT_TRUE(u.tls);
   EXPECT_EQ(u.port, 5671);
   EXPECT_EQ(u.redacted(), "amqps://u:***@h:5671");
-  try {
-    parse_url("amqps://u:p@h/");
-    ADD_FAILURE() << "amqps accepted by the client's parse";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("not supported yet"), std::string::npos) << e.what();
-  }
+  EXPECT_EQ(parse_url("amqps://u:p@h:6671/").port, 6671);
 }
 
 TEST(ParseUrl, RejectsWhatRabbitmqCWouldSilentlyAccept) {
@@ -97,7 +92,7 @@ TEST(ParseUrl, PasswordsThatBreakParsersNeverReachTheMessage) {
     EXPECT_EQ(good.password, password);
     EXPECT_EQ(good.redacted().find(password), std::string::npos) << good.redacted();
     for (const std::string& raw : {"amqp://alice:" + password + "@rabbit:5672/prod",
-                                   "amqp://alice:" + password + "@rabbit", "amqps://alice:" + password + "@r/v",
+                                   "amqp://alice:" + password + "@rabbit", "amqps://alice:" + password + "@rabbit/v",
                                    "amqp://alice:" + password + "@:5672", "http://alice:" + password + "@r"}) {
       try {
         const AmqpUrl u = parse_url(raw);
@@ -115,17 +110,45 @@ TEST(ParseUrl, PasswordsThatBreakParsersNeverReachTheMessage) {
 }
 
 TEST(ParseUrlList, ParsesEveryNodeAndClientTakesTheFirst) {
-  const auto nodes = parse_url_list("amqp://a:x@r1:5672/v, amqp://a:x@r2:5673/v ,amqp://r3");
+  const auto nodes = parse_url_list("amqp://a:x@r1:5672/v, amqp://a:x@r2:5673/v ,amqp://a:x@r3/v");
   ASSERT_EQ(nodes.size(), 3u);
   EXPECT_EQ(nodes[0].host, "r1");
   EXPECT_EQ(nodes[1].port, 5673);
-  EXPECT_EQ(nodes[2].user, "guest");
-  EXPECT_EQ(parse_url("amqp://a:x@r1:5672/v,amqp://r2").host, "r1");
+  EXPECT_EQ(nodes[2].port, 5672);
+  EXPECT_EQ(parse_url("amqp://a:x@r1:5672/v,amqp://a:x@r2/v").host, "r1");
+}
+
+TEST(ParseUrlList, EveryNodeLogsInTheSameWay) {
+  const auto nodes = parse_url_list("amqps://a:x@r1/v,amqps://a:x@r2:6671/v,amqps://a:x@r3/v");
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes[1].port, 6671);
+  EXPECT_EQ(nodes[2].port, 5671);
+}
+
+TEST(ParseUrlList, RefusesNodesThatDisagreeNamingWhatDiffers) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"amqp://a:secret1@r1/v,amqp://b:secret1@r2/v", "node 2 of 2: its user name differs"},
+      {"amqp://a:secret1@r1/v,amqp://a:secret2@r2/v", "node 2 of 2: its password differs"},
+      {"amqp://a:secret1@r1/v,amqp://a:secret1@r2/v,amqp://a:secret1@r3", "node 3 of 3: its vhost differs"},
+      {"amqp://a:secret1@r1/v,amqps://a:secret1@r2/v", "node 2 of 2: its scheme (amqp:// vs amqps://) differs"},
+      // A node without credentials takes guest/guest: not the same login.
+      {"amqp://a:secret1@r1/v,amqp://r2/v", "node 2 of 2: its user name differs"},
+  };
+  for (const auto& [urls, expected] : cases) {
+    try {
+      parse_url_list(urls);
+      ADD_FAILURE() << "accepted " << urls;
+    } catch (const std::invalid_argument& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(expected), std::string::npos) << message;
+      EXPECT_EQ(message.find("secret"), std::string::npos) << message;
+    }
+  }
 }
 
 TEST(ParseUrlList, NamesTheBadNodeWithoutEchoingIt) {
   for (const char* bad : {"amqp://a:topsecret@r1,", "amqp://a:topsecret@r1,,amqp://r3",
-                          "amqp://a:topsecret@r1,amqp://a:top/secret@r2", "amqp://r1,amqps://a:topsecret@r2"}) {
+                          "amqp://a:topsecret@r1,amqp://a:top/secret@r2", "amqp://r1,amqps://a:topsecret@r2:1"}) {
     try {
       parse_url(bad);
       ADD_FAILURE() << "accepted " << bad;
@@ -138,7 +161,7 @@ TEST(ParseUrlList, NamesTheBadNodeWithoutEchoingIt) {
 }
 
 TEST(Redact, EveryNodeOrAPlaceholder) {
-  EXPECT_EQ(redact("amqp://a:s3cret@r1:1/v,amqp://b:s3cret@r2:2"), "amqp://a:***@r1:1/v,amqp://b:***@r2:2");
+  EXPECT_EQ(redact("amqp://a:s3cret@r1:1/v,amqp://a:s3cret@r2:2/v"), "amqp://a:***@r1:1/v,amqp://a:***@r2:2/v");
   EXPECT_EQ(redact("amqp://a:s3/cret@r1"), "(unparsable AMQP URL)");
 }
 
