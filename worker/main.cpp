@@ -15,6 +15,7 @@
 #include <beacon/db/url_redaction.hpp>
 #include <beacon/metrics/http_server.hpp>
 
+#include "reload_signal.hpp"
 #include "worker.hpp"
 
 namespace {
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
   }
   try {
     install_stop_signals();
+    install_reload_signal();
     return run_worker(o);
   } catch (const std::exception& e) {
     // Nothing the worker holds is lost by exiting: unacked messages return to
