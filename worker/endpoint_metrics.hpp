@@ -13,6 +13,8 @@
 //   beacon_worker_endpoint_queued{endpoint,region,model}               waiting for a slot, the circuit or a backoff
 //   beacon_worker_endpoint_circuit_state{endpoint,region,model}        0 closed, 1 half-open, 2 open
 //   beacon_worker_endpoint_circuit_opened_total{endpoint,region,model} times the circuit opened
+//   beacon_worker_endpoint_quota_exhausted{endpoint,region,model}      1 while paused by an exhausted quota
+//   beacon_worker_endpoint_in_flight_limit{endpoint,region,model}      the in-flight cap now (adaptive with "auto")
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -39,6 +41,8 @@ class EndpointMetrics {
     metrics::Gauge* in_flight = nullptr;
     metrics::Gauge* queued = nullptr;
     metrics::Gauge* circuit = nullptr;
+    metrics::Gauge* quota = nullptr;
+    metrics::Gauge* in_flight_limit = nullptr;
     metrics::Counter* opened = nullptr;
     std::uint64_t opened_seen = 0;
     std::map<std::string, metrics::Counter*> errors;  // by kind

@@ -312,16 +312,31 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     return false;
   }
 
-  // Reads a response's published limits into the gate (the latest answer wins).
+  // Reads a response's published limits into the gate. Until the known
+  // reset passes the lowest count wins: an answer's count may be older than
+  // requests the server received since (others of ours still on the wire).
   void note_published(LimitGate& gate, const PublishedLimits& p, Clock::time_point now) {
     constexpr auto kDefaultReset = std::chrono::seconds(1);  // a remaining count without its reset
     if (p.remaining_requests) {
-      gate.server_requests = *p.remaining_requests;
-      gate.server_requests_reset = now + p.reset_requests.value_or(kDefaultReset);
+      const auto reset = now + p.reset_requests.value_or(kDefaultReset);
+      if (gate.server_requests && now < gate.server_requests_reset) {
+        gate.server_requests = std::min(*gate.server_requests, *p.remaining_requests);
+        gate.server_requests_reset = std::max(gate.server_requests_reset, reset);
+      } else {
+        gate.server_requests = *p.remaining_requests;
+        gate.server_requests_reset = reset;
+      }
     }
     if (p.remaining_tokens) {
-      gate.server_tokens = static_cast<double>(*p.remaining_tokens);
-      gate.server_tokens_reset = now + p.reset_tokens.value_or(kDefaultReset);
+      const auto reset = now + p.reset_tokens.value_or(kDefaultReset);
+      const double remaining = static_cast<double>(*p.remaining_tokens);
+      if (gate.server_tokens && now < gate.server_tokens_reset) {
+        gate.server_tokens = std::min(*gate.server_tokens, remaining);
+        gate.server_tokens_reset = std::max(gate.server_tokens_reset, reset);
+      } else {
+        gate.server_tokens = remaining;
+        gate.server_tokens_reset = reset;
+      }
     }
   }
 
