@@ -216,5 +216,45 @@ TEST(RateLimits, AutoInFlightConvergesUnderACapacity) {
               overloaded, f.sim_requests());
 }
 
+// Limits change while a job runs: SIGHUP re-reads the endpoint file. A bad
+// file keeps the old limit (and the log says why); a good one applies at once.
+TEST(RateLimits, SighupChangesTheLimitWhileAJobRunsAndABadFileKeepsTheOld) {
+  Fleet f("rl-reload");
+  f.start_sim({"--latency-ms", "20"});
+  const auto region = "rl-reload-" + unique_suffix();
+  const auto file = endpoints(f, R"({"requests_per_minute": 60})", {region});
+  f.start_writer();
+  auto& w = f.start_worker(region, {"--endpoints", file, "--concurrency", "8"});
+  const auto job = "rl-reload-" + unique_suffix();
+  constexpr long kTotal = 60;
+  auto s = f.submit(numbered_spec({region}, {"llama3.2-1b"}, kTotal, job), job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_TRUE(eventually([&] { return f.executions(job).completed >= 2; }, 60s)) << f.logs_tail();
+
+  endpoints(f, R"({"requests_per_minute": 0})", {region});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return w.output().find("not reloaded, keeping the current limits") !=
+                                      std::string::npos; }, 15s))
+      << w.output();
+  EXPECT_NE(w.output().find("requests_per_minute: must be > 0"), std::string::npos) << w.output();
+  const long before = f.executions(job).completed;
+  ASSERT_TRUE(eventually([&] { return f.executions(job).completed >= before + 3; }, 60s)) << f.logs_tail();
+  long peak_before = 0;
+  for (const auto& [second, n] : per_second(f)) peak_before = std::max(peak_before, n);
+  EXPECT_LE(peak_before, 3) << "60 per minute is one a second (the bad file changed nothing)";
+
+  endpoints(f, R"({"requests_per_minute": 6000})", {region});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(f.wait_finished(job, 90s)) << f.logs_tail();
+  EXPECT_NE(w.output().find("limits now requests_per_minute=6000"), std::string::npos) << w.output();
+  auto e = f.executions(job);
+  EXPECT_EQ(e.completed, kTotal);
+  EXPECT_EQ(e.failed, 0);
+  long peak_after = 0;
+  for (const auto& [second, n] : per_second(f)) peak_after = std::max(peak_after, n);
+  EXPECT_GE(peak_after, 10) << "after the reload the endpoint may see 100 a second";
+  std::printf("[figures] SIGHUP 60/min -> 6000/min: peak second %ld before, %ld after\n", peak_before, peak_after);
+}
+
 }  // namespace
 }  // namespace beacon::test
