@@ -21,6 +21,7 @@
 // sends at the limit's rate without bursts. Bookings reach at most
 // kBookingHorizon + kLeaseSpan ahead: a worker that dies takes at most that
 // much unused capacity with it.
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -111,7 +112,7 @@ class FleetRateLimits {
   };
   mutable std::mutex mutex_;
   std::map<std::string, KeyState> keys_;
-  bool attached_ = false;
+  std::atomic<bool> attached_{false};  // set on the worker's thread, read on the client's strand
 };
 
 }  // namespace beacon::infer
