@@ -101,7 +101,10 @@ TEST(RateLimits, ThreeWorkersInTwoRegionsShareOneLimitOf600PerMinute) {
   ASSERT_GE(counts.size(), 32u) << "the run should span more than 30 s at 10 requests a second";
   std::vector<long> full;
   for (auto it = std::next(counts.begin()); it != std::prev(counts.end()); ++it) full.push_back(it->second);
-  constexpr long kPerSecond = 10, kBurst = 3;  // timer lag moves a request or two across a second boundary
+  // Timer lag on a loaded machine moves a few requests across a second
+  // boundary (a lease's capacity may be used up to 250 ms after its end):
+  // per second that is a burst, over 30 s it nearly cancels out.
+  constexpr long kPerSecond = 10, kBurst = 5, kWindowBurst = 10;
   long peak = 0, peak_window = 0;
   for (std::size_t i = 0; i < full.size(); ++i) {
     peak = std::max(peak, full[i]);
@@ -112,7 +115,7 @@ TEST(RateLimits, ThreeWorkersInTwoRegionsShareOneLimitOf600PerMinute) {
       peak_window = std::max(peak_window, window);
     }
   }
-  EXPECT_LE(peak_window, 30 * kPerSecond + kBurst) << "a 30 s window saw more than 600/min allows";
+  EXPECT_LE(peak_window, 30 * kPerSecond + kWindowBurst) << "a 30 s window saw more than 600/min allows";
   std::printf("[figures] rate limit 600/min (10/s) shared by 3 workers in 2 regions: peak second %ld requests, "
               "peak 30 s window %ld requests (limit 300), %zu seconds of run\n",
               peak, peak_window, counts.size());
