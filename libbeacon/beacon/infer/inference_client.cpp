@@ -11,11 +11,11 @@
 #include <beacon/infer/asio.hpp>
 #include <beacon/infer/auth.hpp>
 #include <beacon/infer/cancellation.hpp>
-#include <beacon/core/json.hpp>
 #include <beacon/infer/aimd.hpp>
 #include <beacon/infer/http_client.hpp>
 #include <beacon/infer/retry.hpp>
 #include <beacon/infer/server_limits.hpp>
+#include <beacon/infer/token_estimate.hpp>
 
 namespace beacon::infer {
 
@@ -42,29 +42,6 @@ struct Waiter {
   double tokens = 0;         // estimated tokens of the request (fleet-wide tokens_per_minute)
   bool quota_probe = false;  // granted as the probe of a quota-paused endpoint
 };
-
-// Tokens a request will cost, before it is sent: prompt length / 4 (about 4
-// characters a token for English text) plus the answer it may get
-// (max_tokens, or kAssumedMaxTokens when the job leaves it to the server).
-// Corrected from the response's usage afterwards.
-constexpr double kAssumedMaxTokens = 256;
-double estimate_tokens(const InferenceRequest& req) {
-  double max_tokens = kAssumedMaxTokens;
-  try {
-    json::Document params = json::parse(req.params_json);
-    if (params.IsObject()) {
-      for (const char* name : {"max_tokens", "max_completion_tokens"}) {
-        auto it = params.FindMember(name);
-        if (it != params.MemberEnd() && it->value.IsNumber() && it->value.GetDouble() > 0) {
-          max_tokens = it->value.GetDouble();
-        }
-      }
-    }
-  } catch (const std::exception&) {
-    // build_request reports unusable params; the estimate keeps its default.
-  }
-  return static_cast<double>(req.system_prompt.size() + req.prompt.size()) / 4.0 + max_tokens;
-}
 
 // One fleet-wide limit as this process sees it (several entries may share
 // it: same url and api key), strand only: the quota pause and the server's

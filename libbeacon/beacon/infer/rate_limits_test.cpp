@@ -7,6 +7,7 @@
 #include <beacon/infer/rate_limits.hpp>
 #include <beacon/infer/server_limits.hpp>
 #include <beacon/infer/endpoints.hpp>
+#include <beacon/infer/token_estimate.hpp>
 
 #include <cstdlib>
 
@@ -272,6 +273,20 @@ TEST(RateLimitFields, OneLimitPerUrlAndKeyNamedByAHash) {
   EXPECT_EQ(e[0].limit_key.find("secret"), std::string::npos);
   ::unsetenv("BEACON_TEST_RL_KEY_A");
   ::unsetenv("BEACON_TEST_RL_KEY_B");
+}
+
+TEST(TokenEstimate, PromptLengthOverFourPlusMaxTokens) {
+  InferenceRequest r;
+  r.system_prompt = std::string(40, 's');
+  r.prompt = std::string(360, 'p');
+  r.params_json = R"({"max_tokens": 512, "temperature": 0.1})";
+  EXPECT_DOUBLE_EQ(estimate_tokens(r), 100 + 512);
+  r.params_json = R"({"max_completion_tokens": 64})";
+  EXPECT_DOUBLE_EQ(estimate_tokens(r), 100 + 64);
+  r.params_json = "{}";
+  EXPECT_DOUBLE_EQ(estimate_tokens(r), 100 + kAssumedMaxTokens) << "the server decides the length: assumed";
+  r.params_json = "not json";
+  EXPECT_DOUBLE_EQ(estimate_tokens(r), 100 + kAssumedMaxTokens);
 }
 
 }  // namespace
