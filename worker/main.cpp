@@ -29,7 +29,9 @@ broker. Runs until SIGTERM or SIGINT: then stops taking messages, lets
 in-flight requests finish (up to --drain-timeout-s), requeues the rest and
 exits 0 -- at most --drain-timeout-s + 10 s after the signal. Reconnects to
 the broker by itself (backoff 0.2 s doubling to 10 s, full jitter). Run as
-many per region as the endpoints can keep busy.
+many per region as the endpoints can keep busy. SIGHUP re-reads the endpoint
+file and applies its rate limits and in-flight caps (a bad file keeps the
+current ones; the log says why).
 
 options:
   --region R            region whose queue to consume (required)
@@ -45,7 +47,8 @@ options:
 environment:
   BEACON_AMQP_URL       broker (default amqp://guest:guest@localhost:5672)
   BEACON_DATABASE_URL   optional: lets the worker skip redelivered messages whose
-                        execution is already completed (no second GPU call)
+                        execution is already completed (no second GPU call); needed for
+                        requests_per_minute / tokens_per_minute to hold fleet-wide
   BEACON_ENDPOINTS      endpoint file, when --endpoints is not given
   BEACON_QUEUE_TYPE     quorum (default) or classic
   BEACON_DELIVERY_LIMIT deliveries of one message before the broker dead-letters it (default 5)
