@@ -15,6 +15,10 @@ EndpointMetrics::Series& EndpointMetrics::series(const std::string& endpoint, co
     s.queued = &r_.gauge("beacon_worker_endpoint_queued",
                          "Inference requests waiting for a slot, the circuit or a backoff", l);
     s.circuit = &r_.gauge("beacon_worker_endpoint_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", l);
+    s.quota = &r_.gauge("beacon_worker_endpoint_quota_exhausted",
+                        "1 while the endpoint is paused because its quota or billing limit is exhausted", l);
+    s.in_flight_limit = &r_.gauge("beacon_worker_endpoint_in_flight_limit",
+                                  "Requests this worker may have open to the endpoint now (adaptive with auto)", l);
     s.opened = &r_.counter("beacon_worker_endpoint_circuit_opened_total", "Times the endpoint's circuit opened", l);
     auto with_direction = [&](const char* d) {
       auto ld = l;
@@ -70,6 +74,8 @@ void EndpointMetrics::refresh(const std::vector<infer::EndpointStats>& stats) {
     if (st.circuit == infer::CircuitState::half_open) state = 1;
     if (st.circuit == infer::CircuitState::open) state = 2;
     s.circuit->set(state);
+    s.quota->set(st.quota_exhausted ? 1 : 0);
+    s.in_flight_limit->set(static_cast<double>(st.in_flight_limit));
     if (st.circuit_opened > s.opened_seen) {
       s.opened->inc(st.circuit_opened - s.opened_seen);
       s.opened_seen = st.circuit_opened;

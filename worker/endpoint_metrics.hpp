@@ -17,6 +17,8 @@
 //   beacon_worker_cost_micro_usd_total{endpoint,region,model}          their cost by the entry's prices, in
 //                                                                      millionths of a USD (counters are integers;
 //                                                                      the fraction is carried, never dropped)
+//   beacon_worker_endpoint_quota_exhausted{endpoint,region,model}      1 while paused by an exhausted quota
+//   beacon_worker_endpoint_in_flight_limit{endpoint,region,model}      the in-flight cap now (adaptive with "auto")
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -47,6 +49,8 @@ class EndpointMetrics {
     metrics::Gauge* in_flight = nullptr;
     metrics::Gauge* queued = nullptr;
     metrics::Gauge* circuit = nullptr;
+    metrics::Gauge* quota = nullptr;
+    metrics::Gauge* in_flight_limit = nullptr;
     metrics::Counter* opened = nullptr;
     metrics::Counter* input_tokens = nullptr;
     metrics::Counter* output_tokens = nullptr;

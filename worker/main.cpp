@@ -15,6 +15,7 @@
 #include <beacon/db/url_redaction.hpp>
 #include <beacon/metrics/http_server.hpp>
 
+#include "reload_signal.hpp"
 #include "worker.hpp"
 
 namespace {
@@ -28,7 +29,9 @@ broker. Runs until SIGTERM or SIGINT: then stops taking messages, lets
 in-flight requests finish (up to --drain-timeout-s), requeues the rest and
 exits 0 -- at most --drain-timeout-s + 10 s after the signal. Reconnects to
 the broker by itself (backoff 0.2 s doubling to 10 s, full jitter). Run as
-many per region as the endpoints can keep busy.
+many per region as the endpoints can keep busy. SIGHUP re-reads the endpoint
+file and applies its rate limits and in-flight caps (a bad file keeps the
+current ones; the log says why).
 
 options:
   --region R            region whose queue to consume (required)
@@ -49,7 +52,8 @@ environment:
                         BEACON_AMQP_KEY_FILE: optional client certificate
   BEACON_QUORUM_GROUP_SIZE replicas per quorum queue (default: the broker's, every node)
   BEACON_DATABASE_URL   optional: lets the worker skip redelivered messages whose
-                        execution is already completed (no second GPU call)
+                        execution is already completed (no second GPU call); needed for
+                        requests_per_minute / tokens_per_minute to hold fleet-wide
   BEACON_ENDPOINTS      endpoint file, when --endpoints is not given
   BEACON_QUEUE_TYPE     quorum (default) or classic
   BEACON_DELIVERY_LIMIT deliveries of one message before the broker dead-letters it (default 5)
@@ -128,6 +132,7 @@ int main(int argc, char** argv) {
   }
   try {
     install_stop_signals();
+    install_reload_signal();
     return run_worker(o);
   } catch (const std::exception& e) {
     // Nothing the worker holds is lost by exiting: unacked messages return to

@@ -31,6 +31,8 @@
 #include "confirm_ledger.hpp"
 #include "endpoint_metrics.hpp"
 #include "preflight.hpp"
+#include "rate_leaser.hpp"
+#include "reload_signal.hpp"
 #include "recent_outcomes.hpp"
 #include "slot_table.hpp"
 #include "worker_metrics.hpp"
@@ -83,7 +85,8 @@ class Worker {
         client_(client_options(o)),
         work_(io_.get_executor()),
         endpoints_(std::move(endpoints)),
-        inference_(io_, endpoints_),
+        rate_limits_(std::make_shared<infer::FleetRateLimits>()),
+        inference_(io_, endpoints_, inference_options(rate_limits_)),
         preflight_(o.database_url, o.worker_id, o.region, preflight_results_),
         m_(o.region),
         endpoint_metrics_(metrics::default_registry()),
@@ -91,7 +94,47 @@ class Worker {
     exec_queue_ = amqp::exec_queue(o.region);
     delivery_limit_ = amqp::topology_options_from_env().delivery_limit;
     inference_.set_attempt_observer([this](const infer::AttemptEvent& e) { endpoint_metrics_.observe(e); });
+    start_rate_leaser(endpoints_);
   }
+
+  static infer::InferenceClient::Options inference_options(std::shared_ptr<infer::FleetRateLimits> limits) {
+    infer::InferenceClient::Options opt;
+    opt.rate_limits = std::move(limits);
+    return opt;
+  }
+
+  // Fleet-wide limits need the shared bucket in Postgres; without a database
+  // every worker enforces the whole limit by itself, and says so.
+  void start_rate_leaser(const infer::EndpointTable& table) {
+    bool any = false;
+    for (const auto& e : table.entries()) {
+      any = any || (e.region == o_.region && (e.requests_per_minute > 0 || e.tokens_per_minute > 0));
+    }
+    if (!any || leaser_) return;
+    if (o_.database_url.empty()) {
+      spdlog::warn("requests_per_minute / tokens_per_minute are set but BEACON_DATABASE_URL is not: this worker "
+                   "enforces each limit alone, so N workers may send N times the limit; set BEACON_DATABASE_URL "
+                   "to share the limits across the fleet");
+      return;
+    }
+    leaser_.emplace(o_.database_url, o_.worker_id, rate_limits_);
+    spdlog::info("fleet-wide rate limits: leasing capacity from the database buckets");
+  }
+
+  // SIGHUP: a valid file replaces the limits; a bad one keeps the old ones.
+  void reload_endpoints() {
+    try {
+      infer::EndpointTable table = infer::EndpointTable::load_file(o_.endpoints_file);
+      if (!table.has_region(o_.region)) throw BadInput("no entry for region '" + o_.region + "'");
+      spdlog::info("SIGHUP: endpoint file {} re-read; applying its limits", o_.endpoints_file);
+      inference_.reconfigure(table);
+      start_rate_leaser(table);
+    } catch (const std::exception& e) {
+      spdlog::error("SIGHUP: endpoint file {} not reloaded, keeping the current limits: {}", o_.endpoints_file,
+                    e.what());
+    }
+  }
+
 
   int run() {
     try {
@@ -247,6 +290,7 @@ class Worker {
     io_.stop();
     if (io_thread_.joinable()) io_thread_.join();
     preflight_.stop();
+    if (leaser_) leaser_->stop();
     client_.close();
     spdlog::info("worker {} stopped", o_.worker_id);
   }
@@ -258,6 +302,7 @@ class Worker {
   void serve() {
     while (true) {
       if (stop_requested() && !draining_) begin_drain();
+      if (take_reload_request()) reload_endpoints();
       client_.poll(milliseconds(10));
       while (auto d = client_.take_delivery()) on_delivery(*d);
       for (auto& c : client_.take_confirms()) on_confirm(c);
@@ -626,7 +671,9 @@ class Worker {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   infer::EndpointTable endpoints_;  // outlives every request that points into it
+  std::shared_ptr<infer::FleetRateLimits> rate_limits_;
   infer::InferenceClient inference_;
+  std::optional<RateLeaser> leaser_;
   Mailbox<PreflightItem> preflight_results_;
   Preflight preflight_;
   Mailbox<Completion> completions_;

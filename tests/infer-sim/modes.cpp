@@ -10,7 +10,7 @@
 namespace beacon::sim {
 namespace {
 
-constexpr std::array<std::pair<Mode, std::string_view>, 12> kNames = {{
+constexpr std::array<std::pair<Mode, std::string_view>, 13> kNames = {{
     {Mode::normal, "normal"},
     {Mode::fail503, "fail503"},
     {Mode::burst503, "burst503"},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<Mode, std::string_view>, 12> kNames = {{
     {Mode::redirect, "redirect"},
     {Mode::bad_request, "bad_request"},
     {Mode::down, "down"},
+    {Mode::quota429, "quota429"},
 }};
 
 std::uint64_t splitmix64(std::uint64_t x) {

@@ -27,6 +27,7 @@ enum class Mode {
   redirect,     // 303 to /result/<id>, which answers the result
   bad_request,  // 400 with an error JSON
   down,         // connection closed without any answer
+  quota429,     // 429 whose body says insufficient_quota (OpenAI's "quota exhausted")
 };
 
 std::string_view to_string(Mode m);

@@ -245,7 +245,44 @@ Outcome SimApp::handle(const Request& req, bool tls) {
                                error_body(false, "invalid_request_error", "no such endpoint: " + path, 404)));
 }
 
+SimApp::Published SimApp::count_published() {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  const auto window = std::chrono::milliseconds(options_.limit_window_ms);
+  if (now - window_start_ >= window) {
+    window_start_ = now;
+    window_count_ = 0;
+  }
+  ++window_count_;
+  Published p;
+  p.over = window_count_ > options_.limit_requests;
+  p.remaining = std::max<std::int64_t>(0, options_.limit_requests - window_count_);
+  p.reset_ms = std::chrono::duration_cast<std::chrono::milliseconds>(window_start_ + window - now).count();
+  return p;
+}
+
 Outcome SimApp::inference(const Request& req, bool beacon_protocol, bool tls) {
+  if (options_.limit_requests <= 0) return answer(req, beacon_protocol, tls);
+  const Published p = count_published();
+  Outcome out;
+  if (p.over) {
+    out.inference = true;
+    stats_.received(nullptr);
+    out.response = json_response(http::status::too_many_requests, req.version(),
+                                 error_body(beacon_protocol, "rate_limit_error",
+                                            "published limit of " + std::to_string(options_.limit_requests) +
+                                                " requests per window reached", 429));
+    out.response.set(http::field::retry_after, std::to_string((p.reset_ms + 999) / 1000));
+  } else {
+    out = answer(req, beacon_protocol, tls);
+  }
+  out.response.set("x-ratelimit-limit-requests", std::to_string(options_.limit_requests));
+  out.response.set("x-ratelimit-remaining-requests", std::to_string(p.remaining));
+  out.response.set("x-ratelimit-reset-requests", std::to_string(p.reset_ms) + "ms");
+  return out;
+}
+
+Outcome SimApp::answer(const Request& req, bool beacon_protocol, bool tls) {
   const unsigned v = req.version();
   Outcome out;
   out.inference = true;
@@ -270,6 +307,10 @@ Outcome SimApp::inference(const Request& req, bool beacon_protocol, bool tls) {
     return fail_now(http::status::bad_request, "invalid_request_error", e.what());
   }
   stats_.received(&p.key);
+  if (options_.capacity > 0 && stats_.in_flight() > options_.capacity) {
+    return fail_now(http::status::service_unavailable, "server_error",
+                    "over capacity (" + std::to_string(options_.capacity) + " requests at once)");
+  }
 
   std::uint64_t n = 0;
   std::string id;
@@ -297,6 +338,13 @@ Outcome SimApp::inference(const Request& req, bool beacon_protocol, bool tls) {
     }
     case Mode::bad_request:
       return fail_now(http::status::bad_request, "invalid_request_error", "simulated bad request");
+    case Mode::quota429: {
+      out.response = json_response(
+          http::status::too_many_requests, v,
+          R"({"error":{"message":"You exceeded your current quota, please check your plan and billing details.",)"
+          R"("type":"insufficient_quota","param":null,"code":"insufficient_quota"}})");
+      return out;
+    }
     case Mode::normal:
       if (should_fail(options_.seed, n, options_.fail_rate))
         return fail_now(http::status::service_unavailable, "server_error", "simulated failure (--fail-rate)");

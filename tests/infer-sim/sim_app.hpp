@@ -56,6 +56,14 @@ class SimApp {
 
  private:
   Outcome inference(const Request& req, bool beacon_protocol, bool tls);
+  Outcome answer(const Request& req, bool beacon_protocol, bool tls);
+  // --limit-requests: counts one request in the current window; false beyond the limit.
+  struct Published {
+    std::int64_t remaining = 0;
+    std::int64_t reset_ms = 0;
+    bool over = false;
+  };
+  Published count_published();
   Outcome result(const std::string& id, unsigned version);
   void remember(const std::string& id, const std::string& body);
 
@@ -68,6 +76,8 @@ class SimApp {
   std::uint64_t next_id_ = 0;    // never reset: ids stay unique
   std::unordered_map<std::string, std::string> results_;  // id -> body, for mode "redirect"
   std::deque<std::string> result_order_;
+  std::chrono::steady_clock::time_point window_start_{};  // --limit-requests window
+  std::int64_t window_count_ = 0;
 };
 
 }  // namespace beacon::sim

@@ -230,5 +230,48 @@ TEST(SimApp, ApiKey) {
   EXPECT_EQ(status(app.handle(req, false)), 200);
 }
 
+TEST(SimApp, QuotaModeAnswers429InsufficientQuota) {
+  SimApp app(options(), "");
+  set_mode(app, R"({"mode":"quota429"})");
+  const Outcome o = app.handle(post("/v1/chat/completions", kChat), false);
+  EXPECT_EQ(status(o), 429);
+  EXPECT_NE(o.response.body().find("insufficient_quota"), std::string::npos) << o.response.body();
+}
+
+TEST(SimApp, CapacityAnswers503AboveIt) {
+  SimOptions o = options();
+  o.capacity = 2;
+  SimApp app(o, "");
+  auto chat = [&] { return app.handle(post("/v1/chat/completions", kChat), false); };
+  const Outcome a = chat();
+  const Outcome b = chat();
+  EXPECT_EQ(status(a), 200);
+  EXPECT_EQ(status(b), 200);
+  const Outcome c = chat();  // a and b still open (not delivered)
+  EXPECT_EQ(status(c), 503);
+  deliver(app, c);
+  deliver(app, a);
+  EXPECT_EQ(status(chat()), 200) << "one slot free again";
+}
+
+TEST(SimApp, PublishedLimitHeadersAnd429BeyondTheWindow) {
+  SimOptions o = options();
+  o.limit_requests = 2;
+  o.limit_window_ms = 60000;
+  SimApp app(o, "");
+  auto chat = [&] { return app.handle(post("/v1/chat/completions", kChat), false); };
+  const Outcome a = chat();
+  EXPECT_EQ(status(a), 200);
+  EXPECT_EQ(a.response["x-ratelimit-limit-requests"], "2");
+  EXPECT_EQ(a.response["x-ratelimit-remaining-requests"], "1");
+  EXPECT_TRUE(std::string(a.response["x-ratelimit-reset-requests"]).ends_with("ms"));
+  EXPECT_EQ(chat().response["x-ratelimit-remaining-requests"], "0");
+  const Outcome c = chat();
+  EXPECT_EQ(status(c), 429);
+  EXPECT_EQ(c.response["x-ratelimit-remaining-requests"], "0");
+  EXPECT_FALSE(c.response[http::field::retry_after].empty());
+  EXPECT_EQ(stats(app)["requests"].GetUint64(), 3u) << "a limited request is counted";
+}
+
 }  // namespace
 }  // namespace beacon::sim

@@ -30,6 +30,9 @@ Prints "listening on HOST:PORT" on stdout once ready; runs until SIGTERM/SIGINT 
   --tls-cert FILE       serve HTTPS with this PEM certificate chain (needs --tls-key)
   --tls-key FILE        PEM private key for --tls-cert
   --api-key-env VAR     require "Authorization: Bearer <value of $VAR>" (else 401)
+  --capacity N          inference requests beyond N open at once get 503 at once (default 0: none)
+  --limit-requests N    publish a limit of N requests per window (x-ratelimit-* headers), 429 beyond it
+  --limit-window-ms W   the window of --limit-requests (default 60000)
   --log-level L         trace debug info warn error (default info)
   --log-format F        text or json (default text)
   --help                this text
@@ -51,7 +54,8 @@ SimOptions parse_sim_options(int argc, char** argv) {
   const CliArgs args(argc, argv, 1,
                      {"--port", "--host", "--latency-ms", "--jitter-ms", "--fail-rate", "--seed", "--threads",
                       "--mode", "--mode-count", "--retry-after-s", "--delay-ms", "--tls-cert", "--tls-key",
-                      "--api-key-env", "--log-level", "--log-format"},
+                      "--api-key-env", "--log-level", "--log-format", "--capacity", "--limit-requests",
+                      "--limit-window-ms"},
                      {"--help"});
   SimOptions o;
   if (args.has("--help")) {
@@ -85,6 +89,9 @@ SimOptions parse_sim_options(int argc, char** argv) {
   o.tls_key = args.get_or("--tls-key", "");
   if (o.tls_cert.empty() != o.tls_key.empty()) throw BadInput("--tls-cert and --tls-key go together");
   o.api_key_env = args.get_or("--api-key-env", "");
+  o.capacity = args.get_int("--capacity", 0, 0, 1000000);
+  o.limit_requests = args.get_int("--limit-requests", 0, 0, 1000000000);
+  o.limit_window_ms = args.get_int("--limit-window-ms", 60000, 1, 86400000);
   o.log_level = parse_log_level("--log-level", args.get_or("--log-level", o.log_level));
   o.log_format = parse_log_format("--log-format", args.get_or("--log-format", "text"));
   return o;

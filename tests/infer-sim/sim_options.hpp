@@ -21,6 +21,13 @@ struct SimOptions {
   std::string tls_cert;     // both or neither
   std::string tls_key;
   std::string api_key_env;  // when set, requests need "Authorization: Bearer $VAR"
+  // --capacity N: inference requests beyond N open at once get 503 at once (0: no limit).
+  std::int64_t capacity = 0;
+  // --limit-requests N --limit-window-ms W: a published limit of N requests
+  // per fixed window of W ms: every inference answer carries
+  // x-ratelimit-limit/remaining/reset-requests; beyond N: 429 (0: no limit).
+  std::int64_t limit_requests = 0;
+  std::int64_t limit_window_ms = 60000;
   std::string log_level = "info";
   LogFormat log_format = LogFormat::text;
   bool help = false;

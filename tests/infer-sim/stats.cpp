@@ -3,6 +3,7 @@
 #include <beacon/core/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 
 namespace beacon::sim {
 
@@ -10,6 +11,10 @@ void Stats::received(const RequestKey* key) {
   std::lock_guard lock(mutex_);
   ++requests_;
   max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  ++per_second_[second];
+  while (per_second_.size() > kPerSecondKept) per_second_.erase(per_second_.begin());
   if (!key) return;
   ++by_key_[key->by_key()];
   if (!seen_.insert(key->dedup_key()).second) ++duplicates_;
@@ -33,8 +38,14 @@ void Stats::reset() {
   max_in_flight_ = std::max<std::int64_t>(in_flight_, 0);
   by_status_.clear();
   by_key_.clear();
+  per_second_.clear();
   seen_.clear();
   answered_.clear();
+}
+
+std::int64_t Stats::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return in_flight_;
 }
 
 std::string Stats::to_json() const {
@@ -66,6 +77,13 @@ std::string Stats::to_json() const {
   w.StartObject();
   for (const auto& [k, v] : by_key_) {
     str(k);
+    w.Uint64(v);
+  }
+  w.EndObject();
+  w.Key("per_second");
+  w.StartObject();
+  for (const auto& [k, v] : per_second_) {
+    str(std::to_string(k));
     w.Uint64(v);
   }
   w.EndObject();

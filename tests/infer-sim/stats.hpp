@@ -8,7 +8,8 @@
 //                           (the GPU was paid twice),
 //   "in_flight": inference requests received and not yet answered, "max_in_flight": its peak,
 //   "by_status": {"200": n, "503": n, ..., "dropped": n, "reset": n}  (closed without a full answer),
-//   "by_key": {"<model>|<region>|<user prompt>": requests}
+//   "by_key": {"<model>|<region>|<user prompt>": requests},
+//   "per_second": {"<unix second>": inference requests received in it}  (the last kPerSecondKept seconds)
 // }
 // POST /admin/reset zeroes everything (in_flight keeps counting what is open).
 #include <cstdint>
@@ -40,6 +41,8 @@ class Stats {
   // "200", "503", ... or "dropped" / "reset" (closed without a full answer); ends in_flight.
   void finished(const std::string& status);
   void reset();
+  std::int64_t in_flight() const;
+  static constexpr std::size_t kPerSecondKept = 3600;
   std::string to_json() const;
 
  private:
@@ -52,6 +55,7 @@ class Stats {
   std::int64_t max_in_flight_ = 0;
   std::map<std::string, std::uint64_t> by_status_;
   std::map<std::string, std::uint64_t> by_key_;
+  std::map<std::int64_t, std::uint64_t> per_second_;  // arrivals by wall-clock second
   std::set<std::string> seen_;
   std::set<std::string> answered_;
 };

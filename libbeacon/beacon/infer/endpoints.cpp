@@ -8,7 +8,10 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <utility>
+
+#include <openssl/evp.h>
 
 #include <beacon/core/errors.hpp>
 #include <beacon/core/json.hpp>
@@ -75,6 +78,27 @@ std::vector<std::string> get_hosts(const json::Value& v, const std::string& wher
   return hosts;
 }
 
+// Larger limits are typos, not rate limits (and would overflow the arithmetic).
+constexpr std::int64_t kMaxPerMinute = 1'000'000'000'000;
+
+// SHA-256 of url + key: entries pointing at the same server with the same
+// credentials share one fleet-wide limit; the key itself never leaves memory.
+std::string limit_key_of(const std::string& url, const std::string& api_key) {
+  const std::string material = url + '\n' + api_key;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(material.data(), material.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
 // Applies the fields of one JSON object (the "defaults" or an entry) onto cfg.
 // Unknown fields are errors: a misspelt "timeout" silently ignored would be
 // a two-minute default nobody asked for.
@@ -111,7 +135,25 @@ void apply(const json::Value& obj, EndpointConfig& cfg, const std::string& where
     } else if (name == "circuit_open_s") {
       cfg.circuit_open_s = get_positive(v, where, name);
     } else if (name == "max_in_flight") {
-      cfg.max_in_flight = get_positive_int<int>(v, where, name);
+      if (v.IsString()) {
+        if (get_str(v, where, name) != "auto") fail(where, name, "must be a positive integer or \"auto\"");
+        cfg.auto_in_flight = true;
+      } else {
+        cfg.max_in_flight = get_positive_int<int>(v, where, name);
+        cfg.auto_in_flight = false;
+      }
+    } else if (name == "min_in_flight") {
+      cfg.min_in_flight = get_positive_int<int>(v, where, name);
+    } else if (name == "max_in_flight_limit") {
+      cfg.max_in_flight_limit = get_positive_int<int>(v, where, name);
+    } else if (name == "requests_per_minute") {
+      cfg.requests_per_minute = get_positive_int<std::int64_t>(v, where, name);
+      if (cfg.requests_per_minute > kMaxPerMinute) fail(where, name, "at most " + std::to_string(kMaxPerMinute));
+    } else if (name == "tokens_per_minute") {
+      cfg.tokens_per_minute = get_positive_int<std::int64_t>(v, where, name);
+      if (cfg.tokens_per_minute > kMaxPerMinute) fail(where, name, "at most " + std::to_string(kMaxPerMinute));
+    } else if (name == "quota_probe_s") {
+      cfg.quota_probe_s = get_positive(v, where, name);
     } else if (name == "max_attempts") {
       cfg.max_attempts = get_positive_int<int>(v, where, name);
     } else if (name == "backoff_initial_ms") {
@@ -165,6 +207,11 @@ void finish(EndpointConfig& cfg, const std::string& where) {
     }
     cfg.api_key = value;
   }
+  if (cfg.auto_in_flight) {
+    if (cfg.min_in_flight > cfg.max_in_flight_limit) fail(where, "min_in_flight", "must be <= max_in_flight_limit");
+    cfg.max_in_flight = cfg.max_in_flight_limit;
+  }
+  cfg.limit_key = limit_key_of(cfg.url, cfg.api_key);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 // so a worker refuses to start on a bad file instead of failing message by
 // message; errors are BadInput naming the entry and field ("endpoints[2].url: ...").
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,20 @@ struct EndpointConfig {
   double timeout_s = 120;          // whole attempt, redirects included
   double connect_timeout_s = 90;   // generous: GPU endpoints cold-start for a minute or more
   int max_in_flight = 64;          // open requests from this process to this endpoint
+  // max_in_flight: "auto": the cap adapts (aimd.hpp) between min_in_flight and
+  // max_in_flight_limit; max_in_flight is then max_in_flight_limit.
+  bool auto_in_flight = false;
+  int min_in_flight = 1;
+  int max_in_flight_limit = 256;
+  // Fleet-wide limits (0 = none): they hold for the sum of every worker using
+  // the same url and api key (rate_limits.hpp), whatever region or model.
+  std::int64_t requests_per_minute = 0;
+  std::int64_t tokens_per_minute = 0;
+  // The shared limit's name: a SHA-256 of url + api key (hex). Never the key itself.
+  std::string limit_key;
+  // A quota-exhausted 429 (insufficient_quota, billing limit) pauses the
+  // endpoint; one probe request goes out every quota_probe_s.
+  double quota_probe_s = 60;
   int max_attempts = 8;
   int backoff_initial_ms = 500;
   int backoff_max_ms = 30000;      // also caps a server's Retry-After (see retry.hpp)

@@ -11,8 +11,11 @@
 #include <beacon/infer/asio.hpp>
 #include <beacon/infer/auth.hpp>
 #include <beacon/infer/cancellation.hpp>
+#include <beacon/infer/aimd.hpp>
 #include <beacon/infer/http_client.hpp>
 #include <beacon/infer/retry.hpp>
+#include <beacon/infer/server_limits.hpp>
+#include <beacon/infer/token_estimate.hpp>
 
 namespace beacon::infer {
 
@@ -36,6 +39,25 @@ struct Waiter {
   net::steady_timer timer;
   bool granted = false;
   Permit permit = Permit::denied;
+  double tokens = 0;         // estimated tokens of the request (fleet-wide tokens_per_minute)
+  bool quota_probe = false;  // granted as the probe of a quota-paused endpoint
+};
+
+// One fleet-wide limit as this process sees it (several entries may share
+// it: same url and api key), strand only: the quota pause and the server's
+// published budget.
+struct LimitGate {
+  std::string key;
+  std::string label;
+  bool quota_paused = false;
+  bool quota_probe_out = false;
+  Clock::time_point quota_probe_at{};
+  double quota_probe_s = 60;
+  // From x-ratelimit-remaining-* of the latest response; decremented per send.
+  std::optional<long long> server_requests;
+  Clock::time_point server_requests_reset{};
+  std::optional<double> server_tokens;
+  Clock::time_point server_tokens_reset{};
 };
 
 struct Job {
@@ -44,6 +66,7 @@ struct Job {
   const InferenceRequest* request = nullptr;  // for cancel_queued()
   bool on_wire = false;                       // an attempt is being sent or answered
   bool dropped = false;                       // ended by cancel_queued(), not by shutdown
+  double tokens = 0;                          // estimated tokens (estimate_tokens)
 };
 
 // How an attempt bears on the endpoint's health (the circuit breaker).
@@ -57,6 +80,9 @@ struct AttemptResult {
   ErrorInfo error;
   std::optional<std::chrono::milliseconds> retry_after;
   ParsedResponse parsed;
+  bool quota = false;         // a quota-exhausted 429: pause the endpoint, charge nothing
+  bool overload = false;      // 429, 503 or a timeout: the auto in-flight cap halves
+  PublishedLimits published;  // x-ratelimit-* headers of the response
 };
 
 AttemptResult evaluate(const HttpResult& result, Protocol protocol, const std::string& endpoint) {
@@ -66,10 +92,14 @@ AttemptResult evaluate(const HttpResult& result, Protocol protocol, const std::s
     r.verdict = classify_transport_error(err->kind);
     r.health = r.verdict == Verdict::retry ? Health::down : Health::unknown;
     r.error = {err->kind, err->message};
+    r.overload = err->kind == "timeout";
     return r;
   }
   const auto& resp = std::get<HttpResponse>(result);
   r.http_status = resp.status;
+  r.published = parse_published_limits(resp.headers);
+  r.quota = is_quota_exhausted(resp.status, resp.body);
+  r.overload = !r.quota && (resp.status == 429 || resp.status == 503);
   r.verdict = classify_http_status(resp.status);
   r.health = r.verdict == Verdict::retry ? Health::down : Health::up;  // any other answer: the server is alive
   if (r.verdict == Verdict::success) {
@@ -97,9 +127,17 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
           breaker(c.circuit_failure_threshold, from_seconds(c.circuit_open_s)),
           probe_timer(strand),
           authorization(authorization_header(c)),
-          label(c.parsed_url.redacted()) {}
+          label(c.parsed_url.redacted()),
+          wake_timer(strand) {
+      if (c.auto_in_flight) aimd.emplace(c.min_in_flight, c.max_in_flight_limit);
+    }
     EndpointConfig config;
     CircuitBreaker breaker;
+    std::optional<Aimd> aimd;  // max_in_flight: "auto"
+    LimitGate* gate = nullptr;
+    std::size_t cap() const {
+      return static_cast<std::size_t>(aimd ? aimd->limit() : config.max_in_flight);
+    }
     std::size_t in_flight = 0;
     std::map<std::uint64_t, Waiter*> waiting;  // by Job::seq: FIFO by submission
     net::steady_timer probe_timer;             // wakes the queue when an open circuit may probe
@@ -107,12 +145,17 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     std::string authorization;  // secret
     std::string label;          // redacted URL: logs and stats
     std::string stats_key;
+    // Wakes the queue when capacity (fleet-wide, the server's budget, the
+    // quota probe) may be there again; armed for the earliest such time.
+    net::steady_timer wake_timer;
+    std::optional<Clock::time_point> wake_at;
   };
 
   Impl(net::io_context& ioc, EndpointTable t, Options options)
       : strand(net::make_strand(ioc)), table(std::move(t)), http(net::any_io_executor(strand)) {
     // Every entry of the table is known (and visible in stats()) from the
     // start; endpoints passed to submit() from elsewhere are added on first use.
+    rate_limits = options.rate_limits ? options.rate_limits : std::make_shared<FleetRateLimits>();
     for (const auto& entry : table.entries()) endpoint_for(entry);
     random01 = std::move(options.random01);
     if (!random01) {
@@ -127,6 +170,8 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
   HttpClient http;
   std::function<double()> random01;
   std::function<void(const AttemptEvent&)> observer;
+  std::shared_ptr<FleetRateLimits> rate_limits;
+  std::map<std::string, std::unique_ptr<LimitGate>> gates;  // by limit_key; strand only
 
   // Read from any thread.
   std::atomic<std::size_t> in_flight_total{0};
@@ -148,6 +193,8 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     f(s);
     s.in_flight = ep.in_flight;
     s.circuit = ep.breaker.state();
+    s.quota_exhausted = ep.gate->quota_paused;
+    s.in_flight_limit = static_cast<int>(ep.cap());
   }
 
   Endpoint& endpoint_for(const EndpointConfig& config) {
@@ -156,6 +203,18 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     if (!slot) {
       slot = std::make_unique<Endpoint>(config, strand);
       slot->stats_key = key;
+      auto& gate = gates[config.limit_key];
+      if (!gate) {
+        gate = std::make_unique<LimitGate>();
+        gate->key = config.limit_key;
+        gate->label = slot->label;
+        gate->quota_probe_s = config.quota_probe_s;
+        rate_limits->configure(config.limit_key,
+                               {static_cast<double>(config.requests_per_minute),
+                                static_cast<double>(config.tokens_per_minute)},
+                               slot->label);
+      }
+      slot->gate = gate.get();
       std::lock_guard lock(stats_mutex);
       EndpointStats& s = stats[key];
       s.endpoint = slot->label;
@@ -168,19 +227,140 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
   // Hands free slots to waiting requests in submission order, as far as
   // max_in_flight and the circuit allow.
   void pump(Endpoint& ep) {
-    while (!ep.waiting.empty() && ep.in_flight < static_cast<std::size_t>(ep.config.max_in_flight)) {
-      const Permit permit = ep.breaker.acquire(Clock::now());
+    LimitGate& gate = *ep.gate;
+    const bool limited = rate_limits->limited(gate.key);
+    while (!ep.waiting.empty() && ep.in_flight < ep.cap()) {
+      const auto now = Clock::now();
+      Waiter* w = ep.waiting.begin()->second;
+      bool quota_probe = false;
+      if (gate.quota_paused) {
+        // Paused by an exhausted quota: only one probe now and then.
+        if (gate.quota_probe_out || now < gate.quota_probe_at) {
+          if (!gate.quota_probe_out) arm_wake(ep, gate.quota_probe_at);
+          break;
+        }
+        quota_probe = true;
+      }
+      if (!held_by_server(ep, *w, now)) break;
+      const Permit permit = ep.breaker.acquire(now);
       if (permit == Permit::denied) {
         arm_probe_timer(ep);
         break;
       }
-      auto first = ep.waiting.begin();
-      Waiter* w = first->second;
-      ep.waiting.erase(first);
+      Clock::time_point retry_at{};
+      if (limited && !rate_limits->try_take(gate.key, w->tokens, now, retry_at)) {
+        ep.breaker.on_neutral(permit);  // a probe slot taken for nothing is given back
+        update_stats(ep, [](EndpointStats& s) { ++s.rate_limited; });
+        arm_wake(ep, retry_at);
+        break;
+      }
+      if (gate.server_requests) --*gate.server_requests;
+      if (gate.server_tokens) *gate.server_tokens -= w->tokens;
+      if (quota_probe) gate.quota_probe_out = true;
+      ep.waiting.erase(ep.waiting.begin());
       ++ep.in_flight;
       w->granted = true;
       w->permit = permit;
+      w->quota_probe = quota_probe;
       w->timer.cancel();
+    }
+    if (limited) {
+      double tokens = 0;
+      for (const auto& [seq, w] : ep.waiting) tokens += w->tokens;
+      rate_limits->set_demand(gate.key, ep.stats_key, ep.waiting.size(), tokens);
+    }
+    update_stats(ep, [](EndpointStats&) {});
+  }
+
+  // The server's published budget (x-ratelimit-remaining-*): false while it
+  // is spent and its reset has not come; the queue wakes at the reset.
+  bool held_by_server(Endpoint& ep, const Waiter& w, Clock::time_point now) {
+    LimitGate& gate = *ep.gate;
+    if (gate.server_requests && now >= gate.server_requests_reset) gate.server_requests.reset();
+    if (gate.server_tokens && now >= gate.server_tokens_reset) gate.server_tokens.reset();
+    std::optional<Clock::time_point> until;
+    if (gate.server_requests && *gate.server_requests <= 0) until = gate.server_requests_reset;
+    if (gate.server_tokens && *gate.server_tokens < w.tokens) {
+      until = std::max(until.value_or(now), gate.server_tokens_reset);
+    }
+    if (!until) return true;
+    update_stats(ep, [](EndpointStats& s) { ++s.server_limited; });
+    arm_wake(ep, *until);
+    return false;
+  }
+
+  // Reads a response's published limits into the gate. Until the known
+  // reset passes the lowest count wins: an answer's count may be older than
+  // requests the server received since (others of ours still on the wire).
+  void note_published(LimitGate& gate, const PublishedLimits& p, Clock::time_point now) {
+    constexpr auto kDefaultReset = std::chrono::seconds(1);  // a remaining count without its reset
+    if (p.remaining_requests) {
+      const auto reset = now + p.reset_requests.value_or(kDefaultReset);
+      if (gate.server_requests && now < gate.server_requests_reset) {
+        gate.server_requests = std::min(*gate.server_requests, *p.remaining_requests);
+        gate.server_requests_reset = std::max(gate.server_requests_reset, reset);
+      } else {
+        gate.server_requests = *p.remaining_requests;
+        gate.server_requests_reset = reset;
+      }
+    }
+    if (p.remaining_tokens) {
+      const auto reset = now + p.reset_tokens.value_or(kDefaultReset);
+      const double remaining = static_cast<double>(*p.remaining_tokens);
+      if (gate.server_tokens && now < gate.server_tokens_reset) {
+        gate.server_tokens = std::min(*gate.server_tokens, remaining);
+        gate.server_tokens_reset = std::max(gate.server_tokens_reset, reset);
+      } else {
+        gate.server_tokens = remaining;
+        gate.server_tokens_reset = reset;
+      }
+    }
+  }
+
+  // Wakes the endpoint's queue at `when` (the earliest of the times asked for).
+  void arm_wake(Endpoint& ep, Clock::time_point when) {
+    if (ep.wake_at && *ep.wake_at <= when) return;
+    ep.wake_at = when;
+    ep.wake_timer.expires_at(when);
+    ep.wake_timer.async_wait([weak = weak_from_this(), &ep, when](error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec) return;
+      if (ep.wake_at && *ep.wake_at == when) ep.wake_at.reset();
+      self->pump(ep);
+    });
+  }
+
+  void pump_gate(const LimitGate& gate) {
+    for (auto& [key, ep] : endpoints) {
+      if (ep->gate == &gate) pump(*ep);
+    }
+  }
+
+  // A quota-exhausted 429, or the answer to a quota probe.
+  void quota_outcome(Endpoint& ep, bool was_probe, bool quota, bool aborted) {
+    LimitGate& gate = *ep.gate;
+    if (was_probe) gate.quota_probe_out = false;
+    if (aborted) return;
+    const auto now = Clock::now();
+    if (quota) {
+      if (!gate.quota_paused) {
+        gate.quota_paused = true;
+        spdlog::error(
+            "endpoint {} ({}/{}): quota exhausted (HTTP 429 insufficient_quota / billing limit): sending is paused, "
+            "nothing is marked failed, messages wait; add credit or raise the billing limit of this API key (or "
+            "point the entry at another key and send SIGHUP). Probing every {} s; resumes by itself when the quota "
+            "returns",
+            ep.label, ep.config.region, ep.config.model, gate.quota_probe_s);
+      }
+      if (was_probe || gate.quota_probe_at <= now) {
+        gate.quota_probe_at = now + from_seconds(gate.quota_probe_s);
+      }
+      arm_wake(ep, gate.quota_probe_at);
+    } else if (gate.quota_paused) {
+      gate.quota_paused = false;
+      spdlog::info("endpoint {} ({}/{}): quota available again, sending resumes", ep.label, ep.config.region,
+                   ep.config.model);
+      pump_gate(gate);
     }
     update_stats(ep, [](EndpointStats&) {});
   }
@@ -228,9 +408,11 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Waits for a slot on the endpoint; Permit::denied only when cancelled.
-  net::awaitable<Permit> acquire(Endpoint& ep, Job& job) {
+  net::awaitable<Permit> acquire(Endpoint& ep, Job& job, bool& quota_probe) {
+    quota_probe = false;
     if (job.cancel.cancelled()) co_return Permit::denied;
     Waiter w(strand);
+    w.tokens = job.tokens;
     ep.waiting.emplace(job.seq, &w);
     pump(ep);
     if (!w.granted) {
@@ -247,9 +429,11 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
       co_return Permit::denied;
     }
     if (job.cancel.cancelled()) {  // granted and aborted in the same turn: give the slot back
+      if (w.quota_probe) ep.gate->quota_probe_out = false;
       release(ep, w.permit, Health::unknown);
       co_return Permit::denied;
     }
+    quota_probe = w.quota_probe;
     co_return w.permit;
   }
 
@@ -297,8 +481,10 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     // so however long the endpoint stays away, the attempts an execution
     // spends are the ones it sent while the circuit was closed.
     int charged = 0;
+    job.tokens = estimate_tokens(req);
     for (int sent = 1;; ++sent) {
-      const Permit permit = co_await acquire(ep, job);
+      bool quota_probe = false;
+      const Permit permit = co_await acquire(ep, job, quota_probe);
       if (permit == Permit::denied) {
         out.aborted = true;
         co_return;
@@ -315,12 +501,28 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
       --in_flight_total;
 
       AttemptResult r = evaluate(result, cfg.protocol, out.receipt.endpoint);
-      release(ep, permit, r.aborted ? Health::unknown : r.health);
+      const auto now = Clock::now();
+      if (r.published.any()) note_published(*ep.gate, r.published, now);
+      account_tokens(ep, job, r);
+      if (ep.aimd && !r.aborted) {
+        if (r.overload) {
+          if (ep.aimd->on_overload(t0, now)) {
+            spdlog::debug("endpoint {}: overloaded ({}); in-flight cap now {}", ep.label, r.error.message,
+                          ep.aimd->limit());
+          }
+        } else if (r.verdict == Verdict::success) {
+          ep.aimd->on_success();
+        }
+      }
+      // A quota-exhausted 429 says nothing about the server's health and
+      // costs the execution nothing: it waits for the quota like the others.
+      quota_outcome(ep, quota_probe, r.quota, r.aborted);  // before release() pumps the queue
+      release(ep, permit, r.aborted ? Health::unknown : (r.quota ? Health::unknown : r.health));
       if (r.aborted || job.cancel.cancelled()) {
         out.aborted = true;
         co_return;
       }
-      const bool probe = permit == Permit::probe;
+      const bool probe = permit == Permit::probe || r.quota;
       if (r.verdict == Verdict::retry && !probe) ++charged;
       const bool will_retry = r.verdict == Verdict::retry && (probe || charged < cfg.max_attempts);
       if (probe && r.verdict == Verdict::retry) {
@@ -358,6 +560,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
         out.error = std::move(r.error);
         co_return;
       }
+      if (r.quota) continue;  // back in the queue, behind the others: the pause decides when it goes
       const auto delay = backoff_delay(attempt, policy, r.retry_after, random01());
       spdlog::debug("inference request {} to {} failed ({}: {}; {} of {} attempts used{}); retrying in {} ms", attempt,
                     ep.label, r.error.kind, r.error.message, charged, cfg.max_attempts,
@@ -367,6 +570,53 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
         co_return;
       }
     }
+  }
+
+  // The fleet-wide token count: a request that was answered costs what its
+  // usage says (the estimate was taken before sending); one that was not
+  // answered costs nothing.
+  void account_tokens(Endpoint& ep, const Job& job, const AttemptResult& r) {
+    if (ep.config.tokens_per_minute <= 0) return;
+    double actual = 0;
+    if (r.verdict == Verdict::success) {
+      const auto& o = r.parsed.output;
+      if (!o.prompt_tokens && !o.completion_tokens) return;  // no usage: the estimate stands
+      actual = static_cast<double>(o.prompt_tokens.value_or(0) + o.completion_tokens.value_or(0));
+    }
+    rate_limits->correct_tokens(ep.gate->key, actual - job.tokens);
+  }
+
+  void reconfigure(const EndpointTable& t) {
+    for (const auto& entry : t.entries()) {
+      const std::string key = entry.region + '\x1f' + entry.model + '\x1f' + entry.url;
+      auto it = endpoints.find(key);
+      if (it == endpoints.end()) {
+        spdlog::warn("endpoint file reload: entry {} ({}/{}) is new; routing changes need a worker restart",
+                     entry.parsed_url.redacted(), entry.region, entry.model);
+        continue;
+      }
+      Endpoint& ep = *it->second;
+      EndpointConfig& c = ep.config;
+      c.requests_per_minute = entry.requests_per_minute;
+      c.tokens_per_minute = entry.tokens_per_minute;
+      c.max_in_flight = entry.max_in_flight;
+      c.min_in_flight = entry.min_in_flight;
+      c.max_in_flight_limit = entry.max_in_flight_limit;
+      c.quota_probe_s = entry.quota_probe_s;
+      if (entry.auto_in_flight && !ep.aimd) ep.aimd.emplace(entry.min_in_flight, entry.max_in_flight_limit);
+      if (entry.auto_in_flight) ep.aimd->set_bounds(entry.min_in_flight, entry.max_in_flight_limit);
+      if (!entry.auto_in_flight) ep.aimd.reset();
+      c.auto_in_flight = entry.auto_in_flight;
+      ep.gate->quota_probe_s = entry.quota_probe_s;
+      rate_limits->configure(ep.gate->key,
+                             {static_cast<double>(entry.requests_per_minute),
+                              static_cast<double>(entry.tokens_per_minute)},
+                             ep.label);
+      spdlog::info("endpoint {} ({}/{}): limits now requests_per_minute={} tokens_per_minute={} max_in_flight={}",
+                   ep.label, c.region, c.model, c.requests_per_minute, c.tokens_per_minute,
+                   c.auto_in_flight ? "auto" : std::to_string(c.max_in_flight));
+    }
+    for (auto& [key, ep] : endpoints) pump(*ep);
   }
 
   void notify(const Endpoint& ep, int attempt, const AttemptResult& r, double latency, bool will_retry) {
@@ -484,6 +734,10 @@ void InferenceClient::abort_all() {
 
 void InferenceClient::cancel_queued(std::function<bool(const InferenceRequest&)> match) {
   net::post(impl_->strand, [impl = impl_, match = std::move(match)] { impl->cancel_queued(match); });
+}
+
+void InferenceClient::reconfigure(const EndpointTable& table) {
+  net::post(impl_->strand, [impl = impl_, table] { impl->reconfigure(table); });
 }
 
 std::size_t InferenceClient::in_flight() const { return impl_->in_flight_total.load(); }

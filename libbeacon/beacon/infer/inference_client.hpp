@@ -43,6 +43,7 @@
 #include <beacon/infer/circuit_breaker.hpp>
 #include <beacon/infer/endpoints.hpp>
 #include <beacon/infer/protocol.hpp>
+#include <beacon/infer/rate_limits.hpp>
 
 namespace beacon::infer {
 
@@ -69,6 +70,10 @@ struct EndpointStats {
   std::map<std::string, std::uint64_t> errors_by_kind;  // per failed attempt: connect, timeout, reset, http, ...
   std::map<int, std::uint64_t> responses_by_status;     // per attempt that got an HTTP response
   CircuitState circuit = CircuitState::closed;
+  bool quota_exhausted = false;      // paused by a quota-exhausted 429 (probing every quota_probe_s)
+  int in_flight_limit = 0;           // the cap now (max_in_flight, or the adaptive one of "auto")
+  std::uint64_t rate_limited = 0;    // times a request waited for fleet-wide capacity
+  std::uint64_t server_limited = 0;  // times sending paused on the server's published limits
   std::uint64_t circuit_opened = 0;  // times the circuit went to open
   std::size_t in_flight = 0;
   std::size_t queued = 0;  // waiting for a slot, the circuit, or a backoff to end
@@ -95,6 +100,9 @@ class InferenceClient {
   struct Options {
     // Uniform draws in [0, 1) for backoff jitter; default: a seeded mt19937_64.
     std::function<double()> random01;
+    // Fleet-wide requests/tokens per minute (rate_limits.hpp). Null: a
+    // process-local one (each process enforces the whole limit alone).
+    std::shared_ptr<FleetRateLimits> rate_limits;
   };
 
   InferenceClient(boost::asio::io_context& ioc, EndpointTable table);
@@ -121,6 +129,13 @@ class InferenceClient {
   // with cancelled = true, without any (further) endpoint call. Requests on
   // the wire finish normally. `match` runs on the client's strand.
   void cancel_queued(std::function<bool(const InferenceRequest&)> match);
+
+  // SIGHUP: limits of entries already known (same region, model and url)
+  // take the new file's values: requests/tokens per minute, max_in_flight
+  // and its auto bounds, quota_probe_s. Other changes need a restart; the
+  // entries that are not found are logged.
+  // Call from any thread; applied on the strand.
+  void reconfigure(const EndpointTable& table);
 
   std::size_t in_flight() const;  // requests on the wire now, all endpoints
   std::size_t pending() const;    // submitted and not yet done, all endpoints
