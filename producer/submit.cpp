@@ -1,12 +1,14 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
 #include <beacon/core/cli.hpp>
 #include <beacon/core/clock.hpp>
+#include <beacon/core/plan_stream.hpp>
 #include <beacon/core/spec.hpp>
 #include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
@@ -29,20 +31,34 @@ std::string read_spec_file(const std::string& path) {
   return buf;
 }
 
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
 
 int submit(int argc, char** argv) {
-  CliArgs args(argc, argv, 2, {"--job-id"}, {"--help"});
+  CliArgs args(argc, argv, 2, {"--job-id", "--questions"}, {"--help"});
   if (args.has("--help") || args.positionals().size() != 1) {
-    std::cout << "usage: beacon-producer submit SPEC.json [--job-id ID]\n"
+    std::cout << "usage: beacon-producer submit SPEC.json [--job-id ID] [--questions FILE]\n"
                  "Validates the spec, registers the job and its executions in Postgres, and enqueues\n"
-                 "one message per execution (with publisher confirms). Re-submitting a job id enqueues\n"
-                 "only executions not completed yet; a different spec under the same id is refused.\n"
+                 "one message per execution (with publisher confirms), streamed in chunks of\n"
+                 "20,000. Re-submitting a job id enqueues only executions not completed yet (also\n"
+                 "after a submit that was killed midway); a different spec under the same id is refused.\n"
+                 "--questions FILE takes the questions from a .jsonl ({\"id\",\"prompt\"} per line) or\n"
+                 ".csv (header id,prompt) file instead of the spec's questions / questions_file.\n"
                  "Prints {\"job_id\",\"total\",\"enqueued\",\"skipped\"}.\n";
     return args.has("--help") ? kExitOk : kExitBadInput;
   }
   // Everything about the input is checked before anything is written.
-  auto spec = parse_job_spec(read_spec_file(args.positionals()[0]));
+  const std::string spec_path = args.positionals()[0];
+  auto spec = parse_job_spec(read_spec_file(spec_path), directory_of(spec_path));
+  if (auto file = args.get("--questions")) {
+    spec.questions_file.reset();  // the flag wins over the spec's questions_file
+    use_questions_file(spec, *file);
+  }
   if (auto id = args.get("--job-id")) {
     if (!is_valid_id(*id)) throw SpecError("--job-id", "'" + *id + "' does not match [A-Za-z0-9._:-]{1,128}");
     spec.job_id = *id;
@@ -50,30 +66,52 @@ int submit(int argc, char** argv) {
   if (spec.job_id.empty()) spec.job_id = generate_job_id();
   const auto confirm_timeout = submit_confirm_timeout_from_env();  // bad value: exit 2 before anything is written
 
-  auto conn = connect_database();
-  auto reg = db::register_job(*conn, spec, now_rfc3339());
-
+  auto conn = connect_database();  // also refuses a database not migrated (exit 3)
   EnqueueOptions eo;
   eo.amqp_url = amqp::amqp_url_from_env();
   eo.confirm_timeout = confirm_timeout;
-  EnqueueResult sent;
+  // The broker is reached before anything is written: an unreachable one
+  // leaves no half-registered job behind.
+  std::unique_ptr<Enqueuer> enqueuer;
   try {
-    sent = enqueue_all(eo, spec.regions, reg.to_enqueue);
+    enqueuer = std::make_unique<Enqueuer>(eo, spec.regions);
   } catch (const amqp::AmqpError& e) {
-    std::fprintf(stderr,
-                 "beacon-producer submit: broker unreachable: %s\n"
-                 "job %s is registered; run the same submit again to enqueue its executions\n",
-                 e.what(), reg.job_id.c_str());
+    std::fprintf(stderr, "beacon-producer submit: broker unreachable: %s\nnothing was registered for job %s\n",
+                 e.what(), spec.job_id.c_str());
     return kExitUnreachable;
   }
-  std::printf("{\"job_id\":\"%s\",\"total\":%zu,\"enqueued\":%zu,\"skipped\":%zu}\n", reg.job_id.c_str(), reg.total,
-              sent.confirmed, reg.skipped);
+
+  const std::string now = now_rfc3339();
+  const db::SubmitStart start = db::begin_submit(*conn, spec, now);
+  // Chunk by chunk: rows committed, then their messages published and
+  // confirmed, then the next chunk. Killed anywhere, the same submit again
+  // finishes the job (db::begin_submit's resume path).
+  PlanStream plan(spec, start.submission, now);
+  PlanChunk chunk;
+  std::vector<ExecutionMessage> to_send;
+  std::size_t confirmed = 0, unconfirmed = 0, skipped = 0;
+  while (plan.next(db::kRegisterChunk, chunk)) {
+    if (enqueuer->gave_up()) {
+      unconfirmed += chunk.messages.size();  // neither registered nor published: the re-run does both
+      continue;
+    }
+    const auto open = db::register_chunk(*conn, spec.job_id, start, chunk);
+    skipped += chunk.messages.size() - open.size();
+    to_send.clear();
+    for (auto i : open) to_send.push_back(std::move(chunk.messages[i]));
+    const EnqueueResult sent = enqueuer->send(to_send);
+    confirmed += sent.confirmed;
+    unconfirmed += sent.unconfirmed;
+  }
+  enqueuer.reset();
+  std::printf("{\"job_id\":\"%s\",\"total\":%zu,\"enqueued\":%zu,\"skipped\":%zu}\n", spec.job_id.c_str(),
+              start.total, confirmed, skipped);
   std::fflush(stdout);
-  if (sent.unconfirmed > 0) {
+  if (unconfirmed > 0) {
     std::fprintf(stderr,
                  "beacon-producer submit: %zu messages were not confirmed by the broker; "
                  "run the same submit again to enqueue them\n",
-                 sent.unconfirmed);
+                 unconfirmed);
     return kExitUnconfirmed;
   }
   return kExitOk;
