@@ -1,6 +1,7 @@
 // beacon-producer: registers jobs, enqueues their executions and reads
 // progress back from Postgres. Thin dispatch; one file per subcommand.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -76,7 +77,15 @@ int main(int argc, char** argv) {
     std::cout << kHelp;
     return argc < 2 ? producer::kExitBadInput : 0;
   }
-  setup_logging("producer", LogFormat::text, "warn");
+  // Warnings and errors only by default; BEACON_PRODUCER_LOG_LEVEL=info shows
+  // e.g. where a big submit's time went.
+  try {
+    const char* level = std::getenv("BEACON_PRODUCER_LOG_LEVEL");
+    setup_logging("producer", LogFormat::text, level != nullptr && *level != '\0' ? level : "warn");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "beacon-producer: BEACON_PRODUCER_LOG_LEVEL: %s\n", e.what());
+    return producer::kExitBadInput;
+  }
   std::string cmd = argv[1];
   try {
     if (!wants_help(argc, argv)) check_configuration(cmd);
