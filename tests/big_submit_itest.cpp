@@ -109,7 +109,7 @@ TEST(BigSubmit, KilledMidSubmitThenRunAgainLosesNothingAndWritesEachRowOnce) {
         stop = static_cast<long>(seen.size()) == kTotal && depth <= 0;
         return true;
       },
-      300s, 5s);
+      300s, 5s, 1000);
   EXPECT_EQ(static_cast<long>(seen.size()), kTotal) << "keys missing from the queue";
   long dups = 0;
   for (const auto& [id, n] : seen) {
