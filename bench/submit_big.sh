@@ -88,9 +88,11 @@ for n in $SIZES; do
   submit_one "file-$n" "$LOG_DIR/spec-$n.json" "$n"
   if [[ $INLINE == 1 && $n == 1000000 ]]; then
     say "submit of 1000000 executions, the 25,000 questions inline in the spec"
-    awk 'BEGIN { printf "{\"models\":'"$MODELS_JSON"',\"regions\":'"$REGIONS_JSON"',\"questions\":[";
-                 for (i = 0; i < 25000; i++) printf "%s{\"id\":\"q%05d\",\"prompt\":\"Benchmark question %d: what is %d + %d?\"}", (i ? "," : ""), i, i, i, i;
-                 print "],\"samples\":1}" }' >"$LOG_DIR/spec-inline.json"
+    {
+      printf '{"models":%s,"regions":%s,"samples":1,"questions":[' "$MODELS_JSON" "$REGIONS_JSON"
+      awk 'BEGIN { for (i = 0; i < 25000; i++) printf "%s{\"id\":\"q%05d\",\"prompt\":\"Benchmark question %d: what is %d + %d?\"}", (i ? "," : ""), i, i, i, i }'
+      printf ']}\n'
+    } >"$LOG_DIR/spec-inline.json"
     submit_one "inline-1000000" "$LOG_DIR/spec-inline.json" 1000000
   fi
   rm -f "$LOG_DIR/q-$n.jsonl"
