@@ -70,7 +70,12 @@ submit_one() {
   wall=$(s_between "$t0" "$t1")
   rss=$(awk '{ printf "%.0f", $1 / 1024 }' "$LOG_DIR/time.out")
   rows=$(pg -t -A -v job="$job" <<<"SELECT count(*) FROM executions WHERE job_id = :'job'")
-  queued=$(queued_total)
+  # The broker's queue statistics trail by a few seconds: poll (bounded).
+  for _ in $(seq 1 30); do
+    queued=$(queued_total)
+    [[ $queued == "$expected" ]] && break
+    sleep 1
+  done
   printf '%-28s %8s s  %6s exec/s  peak RSS %4s MiB  rows %s  queued %s\n' "submit $label" "$wall" \
     "$(rate "$expected" "$wall")" "$rss" "$rows" "$queued"
   grep -o 'registering took.*' "$LOG_DIR/$label.err" | sed 's/^/   /' || true
