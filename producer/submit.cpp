@@ -70,23 +70,26 @@ int submit(int argc, char** argv) {
   if (spec.job_id.empty()) spec.job_id = generate_job_id();
   const auto confirm_timeout = submit_confirm_timeout_from_env();  // bad value: exit 2 before anything is written
 
-  auto conn = connect_database();  // also refuses a database not migrated (exit 3)
+  auto conn = connect_database();
+  // The job row first (this is also where a database not migrated yet is
+  // found, before the broker is touched); no execution row exists before the
+  // broker is reached.
+  const std::string now = now_rfc3339();
+  const db::SubmitStart start = db::begin_submit(*conn, spec, now);
   EnqueueOptions eo;
   eo.amqp_url = amqp::amqp_url_from_env();
   eo.confirm_timeout = confirm_timeout;
-  // The broker is reached before anything is written: an unreachable one
-  // leaves no half-registered job behind.
   std::unique_ptr<Enqueuer> enqueuer;
   try {
     enqueuer = std::make_unique<Enqueuer>(eo, spec.regions);
   } catch (const amqp::AmqpError& e) {
-    std::fprintf(stderr, "beacon-producer submit: broker unreachable: %s\nnothing was registered for job %s\n",
+    std::fprintf(stderr,
+                 "beacon-producer submit: broker unreachable: %s\n"
+                 "job %s is registered; run the same submit again to enqueue its executions\n",
                  e.what(), spec.job_id.c_str());
     return kExitUnreachable;
   }
 
-  const std::string now = now_rfc3339();
-  const db::SubmitStart start = db::begin_submit(*conn, spec, now);
   // Chunk by chunk: rows committed, then their messages published and
   // confirmed. Registering chunk k+1 (a worker thread, the only user of the
   // plan and of the database connection meanwhile) overlaps publishing chunk
