@@ -120,5 +120,38 @@ TEST(BigSubmit, KilledMidSubmitThenRunAgainLosesNothingAndWritesEachRowOnce) {
   delete_queue(amqp::exec_queue(region));
 }
 
+// A cancel while the submit is still registering chunks: the chunks written
+// after it are cancelled rows (counted), nothing more is enqueued, and the
+// job ends cancelled with exact counters (no pending row left behind).
+TEST(BigSubmit, CancelledWhileSubmittingLeavesNoPendingRowAndEnqueuesNoMore) {
+  Fleet f("big-cancel");
+  const auto sfx = unique_suffix();
+  const std::string region = "big-cancel-" + sfx;
+  const auto job = "big-cancel-" + sfx;
+  constexpr long kTotal = 100'000;  // five chunks
+  write_questions(f, "q.jsonl", kTotal, job);
+  const auto spec = f.write_file("spec.json", spec_for({region}, {"m1"}, "q.jsonl"));
+  Process submit({build_dir() + "/beacon-producer", "submit", spec, "--job-id", job}, f.env(),
+                 f.dir() + "/submit.log");
+  ASSERT_TRUE(eventually([&] { return f.executions(job).rows > 0 || !submit.running(); }, 120s)) << submit.output();
+  auto cancel = f.producer({"cancel", job});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  const auto rc = submit.wait(300s);
+  ASSERT_TRUE(rc.has_value()) << "submit did not end\n" << submit.output();
+  EXPECT_EQ(*rc, 0) << submit.output();
+  const auto j = f.job(job);
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->status, "cancelled");
+  expect_exact(f, job, kTotal, 0);  // rows = keys = total, counters = rows, none pending or running
+  const long queued = queue_depth(amqp::exec_queue(region));
+  std::printf("[figures] cancelled mid-submit: %ld of %ld messages had been enqueued\n", queued, kTotal);
+  if (submit.output().find("\"enqueued\":100000") != std::string::npos) {
+    std::printf("[figures] the submit finished before the cancel landed\n");
+  } else {
+    EXPECT_LT(queued, kTotal) << "nothing is enqueued once the job is cancelled";
+  }
+  delete_queue(amqp::exec_queue(region));
+}
+
 }  // namespace
 }  // namespace beacon::test
