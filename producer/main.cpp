@@ -23,9 +23,10 @@ constexpr const char* kHelp = R"(usage: beacon-producer COMMAND [args]
 
 commands:
   migrate                      apply migrations/ in order (idempotent, safe concurrently)
-  submit SPEC.json [--job-id ID]
+  submit SPEC.json [--job-id ID] [--questions FILE]
                                register the job and enqueue one message per execution;
-                               re-submitting a job id enqueues only what is not completed
+                               re-submitting a job id enqueues only what is not completed;
+                               questions from a .jsonl or .csv file with --questions
   status [JOB_ID] [--json] [--watch] [--by question|region|model] [--matrix] [--interval-s S]
                                progress; without JOB_ID, the recent jobs
   cancel JOB_ID                mark the job cancelled; workers drop its queued messages
