@@ -18,7 +18,7 @@
 #    `report JOB`, `report JOB --json` and `export JOB > /dev/null` (rows/s,
 #    peak RSS).
 # Knobs: BEACON_BUILD_DIR, BENCH_SIZES, BENCH_INLINE, BENCH_STEP_TIMEOUT
-#        (seconds per step, default 900), BENCH_KEEP_DATA=1.
+#        (seconds per step, default 1500: a 5M submit on a loaded 2-core box took more than 900), BENCH_KEEP_DATA=1.
 set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -28,7 +28,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/job_1m.sh"
 SIZES=${BENCH_SIZES:-"1000000 5000000"}
 INLINE=${BENCH_INLINE:-1}
 LOG_DIR=$ROOT/.run/bench-submit
-STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-900}
+STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-1500}
 REGIONS_JSON='["us-east","eu-west","asia-pacific","sa-east"]'
 MODELS_JSON='["m00","m01","m02","m03","m04","m05","m06","m07","m08","m09"]'
 
