@@ -89,17 +89,29 @@ amqp::ClientOptions client_options(const EnqueueOptions& options) {
 
 }  // namespace
 
-EnqueueResult enqueue_all(const EnqueueOptions& options, const std::vector<std::string>& regions,
-                          const std::vector<ExecutionMessage>& messages) {
-  amqp::Client client(client_options(options));
-  connect_and_declare(client, regions);  // the first failure is "unreachable": exit 3
-  amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(5000)});
-  // First failure since the last confirmed round (a flag and a time, not an
-  // optional: GCC 12 -O2 reports a false maybe-uninitialized on the optional).
-  bool in_outage = false;
-  Clock::time_point outage_since{};
-  bool gave_up = false;
+Enqueuer::Enqueuer(EnqueueOptions options, std::vector<std::string> regions)
+    : options_(std::move(options)),
+      regions_(std::move(regions)),
+      client_(std::make_unique<amqp::Client>(client_options(options_))),
+      backoff_(std::make_unique<amqp::Backoff>(amqp::BackoffOptions{milliseconds(200), milliseconds(5000)})) {
+  connect_and_declare(*client_, regions_);  // the first failure is "unreachable": exit 3
+}
+
+Enqueuer::~Enqueuer() { client_->close(); }
+
+EnqueueResult Enqueuer::send(const std::vector<ExecutionMessage>& messages) {
+  const EnqueueOptions& options = options_;
+  const std::vector<std::string>& regions = regions_;
+  amqp::Client& client = *client_;
+  amqp::Backoff& backoff = *backoff_;
+  bool& in_outage = in_outage_;
+  Clock::time_point& outage_since = outage_since_;
+  bool& gave_up = gave_up_;
   EnqueueResult result;
+  if (gave_up) {
+    result.unconfirmed = messages.size();
+    return result;
+  }
   for (std::size_t start = 0; start < messages.size(); start += options.batch) {
     std::size_t end = std::min(messages.size(), start + options.batch);
     std::vector<std::size_t> todo;
@@ -211,7 +223,6 @@ EnqueueResult enqueue_all(const EnqueueOptions& options, const std::vector<std::
       for (auto i : todo) spdlog::error("never confirmed by the broker: {}", messages[i].key.log_context());
     }
   }
-  client.close();
   return result;
 }
 

@@ -13,10 +13,16 @@
 // machine absorb them.
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <beacon/core/messages.hpp>
+
+namespace beacon::amqp {
+class Client;
+class Backoff;
+}  // namespace beacon::amqp
 
 namespace beacon::producer {
 
@@ -42,9 +48,32 @@ struct EnqueueResult {
 // Throws BadInput naming the variable for anything but an integer in [1, 86400].
 std::chrono::milliseconds submit_confirm_timeout_from_env();
 
-// Declares the topology for `regions`, then publishes. Throws amqp::AmqpError
-// when the broker cannot be reached at all.
-EnqueueResult enqueue_all(const EnqueueOptions& options, const std::vector<std::string>& regions,
-                          const std::vector<ExecutionMessage>& messages);
+// One broker connection for a whole submit, fed chunk by chunk (the job's
+// messages are never all in memory). Once it gave up (a broker blocked or
+// gone for longer than its bounds), every later send is unconfirmed at once.
+class Enqueuer {
+ public:
+  // Connects and declares the topology for `regions`. Throws
+  // amqp::AmqpError when the broker cannot be reached at all.
+  Enqueuer(EnqueueOptions options, std::vector<std::string> regions);
+  ~Enqueuer();
+  Enqueuer(const Enqueuer&) = delete;
+  Enqueuer& operator=(const Enqueuer&) = delete;
+
+  // Publishes `messages` in batches of options.batch and waits for their confirms.
+  EnqueueResult send(const std::vector<ExecutionMessage>& messages);
+  bool gave_up() const { return gave_up_; }
+
+ private:
+  EnqueueOptions options_;
+  std::vector<std::string> regions_;
+  std::unique_ptr<amqp::Client> client_;
+  std::unique_ptr<amqp::Backoff> backoff_;
+  // First failure since the last confirmed round (a flag and a time, not an
+  // optional: GCC 12 -O2 reports a false maybe-uninitialized on the optional).
+  bool in_outage_ = false;
+  std::chrono::steady_clock::time_point outage_since_{};
+  bool gave_up_ = false;
+};
 
 }  // namespace beacon::producer

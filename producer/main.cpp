@@ -1,6 +1,7 @@
 // beacon-producer: registers jobs, enqueues their executions and reads
 // progress back from Postgres. Thin dispatch; one file per subcommand.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -22,9 +23,10 @@ constexpr const char* kHelp = R"(usage: beacon-producer COMMAND [args]
 
 commands:
   migrate                      apply migrations/ in order (idempotent, safe concurrently)
-  submit SPEC.json [--job-id ID]
+  submit SPEC.json [--job-id ID] [--questions FILE]
                                register the job and enqueue one message per execution;
-                               re-submitting a job id enqueues only what is not completed
+                               re-submitting a job id enqueues only what is not completed;
+                               questions from a .jsonl or .csv file with --questions
   status [JOB_ID] [--json] [--watch] [--by question|region|model] [--matrix] [--interval-s S]
                                progress; without JOB_ID, the recent jobs
   cancel JOB_ID                mark the job cancelled; workers drop its queued messages
@@ -81,7 +83,15 @@ int main(int argc, char** argv) {
     std::cout << kHelp;
     return argc < 2 ? producer::kExitBadInput : 0;
   }
-  setup_logging("producer", LogFormat::text, "warn");
+  // Warnings and errors only by default; BEACON_PRODUCER_LOG_LEVEL=info shows
+  // e.g. where a big submit's time went.
+  try {
+    const char* level = std::getenv("BEACON_PRODUCER_LOG_LEVEL");
+    setup_logging("producer", LogFormat::text, level != nullptr && *level != '\0' ? level : "warn");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "beacon-producer: BEACON_PRODUCER_LOG_LEVEL: %s\n", e.what());
+    return producer::kExitBadInput;
+  }
   std::string cmd = argv[1];
   try {
     if (!wants_help(argc, argv)) check_configuration(cmd);

@@ -3,9 +3,9 @@
 
 #include <beacon/core/cli.hpp>
 #include <beacon/db/connect.hpp>
-#include <beacon/db/progress_queries.hpp>
-#include <beacon/views/from_db.hpp>
+#include <beacon/db/report_rows.hpp>
 #include <beacon/views/report.hpp>
+#include <beacon/views/report_stream.hpp>
 
 #include "commands.hpp"
 #include "database.hpp"
@@ -27,12 +27,34 @@ int report(int argc, char** argv) {
   auto job_id = args.positionals()[0];
   auto conn = connect_database();
   if (!job_exists(*conn, job_id, "report")) return kExitBadInput;
-  views::ReportBuilder builder(job_id);
-  db::for_each_execution(*conn, job_id, [&](const db::ExecutionRow& r) {
-    builder.add(views::to_report_row(r));
+  // Streamed: rows come from a cursor in question order, each question is
+  // printed as soon as its last row was read (bounded memory at any size).
+  const bool as_json = args.has("--json");
+  long questions = 0;
+  views::SortedReportStream stream([&](const views::QuestionReport& q) {
+    if (as_json) std::cout << (questions > 0 ? "," : "") << views::render_question_json(q);
+    else std::cout << views::render_question(q);
+    ++questions;
   });
-  auto rep = builder.finish();
-  std::cout << (args.has("--json") ? views::render_report_json(rep) : views::render_report(rep)) << std::flush;
+  views::ReportRow row;
+  db::read_report_rows(
+      *conn, job_id,
+      [&](long executions, long completed) {
+        std::cout << (as_json ? views::render_report_json_head(job_id, executions, completed)
+                              : views::render_report_head(job_id, executions, completed));
+      },
+      [&](const db::ReportSourceRow& r) {
+        row.region = r.region;
+        row.model = r.model_id;
+        row.question = r.question_id;
+        row.sample = r.sample;
+        row.status = r.status;
+        row.classification = r.classification;
+        row.text = r.text;
+        stream.add(row);
+      });
+  stream.finish();
+  std::cout << (as_json ? views::render_report_json_tail() : views::render_report_foot()) << std::flush;
   return kExitOk;
 }
 

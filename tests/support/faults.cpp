@@ -148,9 +148,10 @@ void delete_queue(const std::string& queue) {
 
 std::size_t consume_settling(const std::string& queue,
                              const std::function<bool(const amqp::Delivery&, bool& stop)>& on,
-                             std::chrono::milliseconds timeout, std::chrono::milliseconds idle) {
+                             std::chrono::milliseconds timeout, std::chrono::milliseconds idle,
+                             std::uint16_t prefetch) {
   auto c = connect_client("beacon-test-consumer");
-  c->set_prefetch(1);
+  c->set_prefetch(prefetch);
   c->consume(queue);
   std::size_t seen = 0;
   bool stop = false;

@@ -4,6 +4,7 @@
 // part listens, read beacon.dead, and watch a part through the /metrics and
 // /readyz it serves. Every wait is bounded.
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -77,7 +78,8 @@ void delete_queue(const std::string& queue);
 std::size_t consume_settling(const std::string& queue,
                              const std::function<bool(const amqp::Delivery&, bool& stop)>& on,
                              std::chrono::milliseconds timeout,
-                             std::chrono::milliseconds idle = std::chrono::milliseconds(0));
+                             std::chrono::milliseconds idle = std::chrono::milliseconds(0),
+                             std::uint16_t prefetch = 1);  // more: fast draining of big queues
 
 class Fleet;
 

@@ -1,6 +1,8 @@
 #include <beacon/core/spec.hpp>
 
 #include <beacon/core/json.hpp>
+#include <beacon/core/plan_stream.hpp>
+#include <beacon/core/questions_file.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -11,8 +13,6 @@
 namespace beacon {
 namespace {
 
-// Above this a job is almost certainly a mistake (a typo in samples).
-constexpr std::size_t kMaxExecutions = 5'000'000;
 
 std::vector<std::string> read_id_list(const json::Value& doc, const char* field) {
   auto it = doc.FindMember(field);
@@ -65,14 +65,10 @@ std::vector<Question> read_questions(const json::Value& doc) {
         std::string name = m->name.GetString();
         if (name != "id" && name != "prompt") throw SpecError(where, "unknown field '" + name + "'");
       }
-      if (q.prompt.empty()) throw SpecError(where + ".prompt", "must not be empty");
     } else {
       throw SpecError(where, "must be a bank question id or an object {\"id\", \"prompt\"}");
     }
-    if (!is_valid_id(q.id)) throw SpecError(where + ".id", "'" + q.id + "' does not match [A-Za-z0-9._:-]{1,128}");
-    if (q.prompt.size() > kMaxPromptBytes)
-      throw SpecError(where + ".prompt", "is " + std::to_string(q.prompt.size()) + " bytes, the limit is " +
-                                             std::to_string(kMaxPromptBytes));
+    validate_question(q, where + ".id", where + ".prompt");
     if (!seen.insert(q.id).second) throw SpecError(where, "duplicate question id '" + q.id + "'");
     out.push_back(std::move(q));
   }
@@ -100,9 +96,46 @@ std::string read_params(const json::Value& doc) {
   return json::to_string(p);
 }
 
+// The stored (canonical) form of a questions file: {"count", "sha256"}.
+QuestionsFileRef read_stored_questions_file(const json::Value& v) {
+  QuestionsFileRef ref;
+  try {
+    const auto count = json::get_int(v, "count");
+    if (count < 1) throw BadInput("count must be positive");
+    ref.count = static_cast<std::size_t>(count);
+    ref.sha256_hex = json::get_string(v, "sha256");
+  } catch (const BadInput& e) {
+    throw SpecError("questions_file", e.what());
+  }
+  return ref;
+}
+
+std::string resolve_against(const std::string& dir, const std::string& path) {
+  if (path.empty() || path.front() == '/' || dir.empty()) return path;
+  return dir + "/" + path;
+}
+
 }  // namespace
 
-JobSpec parse_job_spec(std::string_view text) {
+void validate_question(const Question& q, const std::string& id_field, const std::string& prompt_field) {
+  if (!is_valid_id(q.id)) throw SpecError(id_field, "'" + q.id + "' does not match [A-Za-z0-9._:-]{1,128}");
+  if (q.prompt.empty()) throw SpecError(prompt_field, "must not be empty");
+  if (q.prompt.size() > kMaxPromptBytes)
+    throw SpecError(prompt_field,
+                    "is " + std::to_string(q.prompt.size()) + " bytes, the limit is " + std::to_string(kMaxPromptBytes));
+}
+
+void use_questions_file(JobSpec& spec, const std::string& path) {
+  if (!spec.questions.empty())
+    throw SpecError("questions_file", "the spec has inline questions too: give the questions one way");
+  const QuestionsDigest d = scan_questions_file(path);
+  spec.questions_file = QuestionsFileRef{path, d.count, d.sha256_hex};
+  if (spec.execution_count() > kMaxExecutions)
+    throw SpecError("spec", "plans " + std::to_string(spec.execution_count()) + " executions, the limit is " +
+                                std::to_string(kMaxExecutions));
+}
+
+JobSpec parse_job_spec(std::string_view text, const std::string& spec_dir) {
   if (text.size() > kMaxSpecBytes) throw SpecError("spec", "file exceeds " + std::to_string(kMaxSpecBytes) + " bytes");
   json::Document doc;
   try {
@@ -111,7 +144,7 @@ JobSpec parse_job_spec(std::string_view text) {
     throw SpecError("spec", e.what());
   }
   if (!doc.IsObject()) throw SpecError("spec", "must be a JSON object");
-  static const std::set<std::string> known = {"job_id", "models", "regions", "questions", "samples", "system_prompt", "params"};
+  static const std::set<std::string> known = {"job_id", "models", "regions", "questions", "questions_file", "samples", "system_prompt", "params"};
   for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m)
     if (!known.count(m->name.GetString())) throw SpecError(m->name.GetString(), "unknown field");
 
@@ -139,14 +172,29 @@ JobSpec parse_job_spec(std::string_view text) {
   if (spec.system_prompt.size() > kMaxPromptBytes)
     throw SpecError("system_prompt", "exceeds " + std::to_string(kMaxPromptBytes) + " bytes");
   spec.params_json = read_params(doc);
+  if (auto it = doc.FindMember("questions_file"); it != doc.MemberEnd() && !it->value.IsNull()) {
+    if (doc.HasMember("questions") && !doc["questions"].IsNull())
+      throw SpecError("questions_file", "the spec has \"questions\" too: give the questions one way");
+    if (it->value.IsString()) {
+      const std::string path(it->value.GetString(), it->value.GetStringLength());
+      if (path.empty()) throw SpecError("questions_file", "must not be empty");
+      use_questions_file(spec, resolve_against(spec_dir, path));
+    } else if (it->value.IsObject()) {
+      spec.questions_file = read_stored_questions_file(it->value);
+    } else {
+      throw SpecError("questions_file", "must be a path (relative to the spec file)");
+    }
+  }
   if (spec.execution_count() > kMaxExecutions)
     throw SpecError("spec", "plans " + std::to_string(spec.execution_count()) + " executions, the limit is " +
                                 std::to_string(kMaxExecutions));
   return spec;
 }
 
+std::size_t JobSpec::question_count() const { return questions_file ? questions_file->count : questions.size(); }
+
 std::size_t JobSpec::execution_count() const {
-  std::size_t q = questions.empty() ? 1 : questions.size();
+  std::size_t q = question_count() == 0 ? 1 : question_count();
   return regions.size() * models.size() * q * static_cast<std::size_t>(samples);
 }
 
@@ -157,15 +205,23 @@ std::string JobSpec::canonical_json() const {
   w.Key("job_id"); w.String(job_id.c_str(), job_id.size());
   w.Key("models"); w.StartArray(); for (auto& m : models) w.String(m.c_str(), m.size()); w.EndArray();
   w.Key("regions"); w.StartArray(); for (auto& r : regions) w.String(r.c_str(), r.size()); w.EndArray();
-  w.Key("questions");
-  w.StartArray();
-  for (auto& q : questions) {
+  if (questions_file) {
+    w.Key("questions_file");
     w.StartObject();
-    w.Key("id"); w.String(q.id.c_str(), q.id.size());
-    w.Key("prompt"); w.String(q.prompt.c_str(), q.prompt.size());
+    w.Key("count"); w.Uint64(questions_file->count);
+    w.Key("sha256"); w.String(questions_file->sha256_hex.c_str(), questions_file->sha256_hex.size());
     w.EndObject();
+  } else {
+    w.Key("questions");
+    w.StartArray();
+    for (auto& q : questions) {
+      w.StartObject();
+      w.Key("id"); w.String(q.id.c_str(), q.id.size());
+      w.Key("prompt"); w.String(q.prompt.c_str(), q.prompt.size());
+      w.EndObject();
+    }
+    w.EndArray();
   }
-  w.EndArray();
   w.Key("samples"); w.Int(samples);
   w.Key("system_prompt"); w.String(system_prompt.c_str(), system_prompt.size());
   json::write_raw(w, "params", params_json);
@@ -176,23 +232,10 @@ std::string JobSpec::canonical_json() const {
 std::vector<ExecutionMessage> JobSpec::plan(int submission, const std::string& enqueued_at) const {
   std::vector<ExecutionMessage> out;
   out.reserve(execution_count());
-  static const Question no_question{"", ""};
-  std::vector<const Question*> qs;
-  for (auto& q : questions) qs.push_back(&q);
-  if (qs.empty()) qs.push_back(&no_question);
-  for (auto& region : regions)
-    for (auto& model : models)
-      for (auto* q : qs)
-        for (int s = 0; s < samples; ++s) {
-          ExecutionMessage m;
-          m.key = ExecutionKey{job_id, region, model, q->id, s};
-          m.prompt = q->prompt;
-          m.system_prompt = system_prompt;
-          m.params_json = params_json;
-          m.enqueued_at = enqueued_at;
-          m.submission = submission;
-          out.push_back(std::move(m));
-        }
+  PlanStream stream(*this, submission, enqueued_at);
+  PlanChunk chunk;
+  while (stream.next(execution_count(), chunk))
+    for (auto& m : chunk.messages) out.push_back(std::move(m));
   return out;
 }
 

@@ -80,6 +80,22 @@ double jaccard_distance(const std::vector<std::uint32_t>& a, const std::vector<s
   return 1.0 - static_cast<double>(common) / uni;
 }
 
+std::vector<std::uint32_t> answer_word_set(const std::vector<std::string>& words) {
+  std::vector<std::uint32_t> set;
+  for (std::size_t i = 0; i < words.size() && i < ReportBuilder::kMaxWordsPerAnswer; ++i) set.push_back(fnv1a(words[i]));
+  std::sort(set.begin(), set.end());
+  set.erase(std::unique(set.begin(), set.end()), set.end());
+  return set;
+}
+
+double mean_pairwise_distance(const std::map<std::string, std::vector<std::uint32_t>>& by_region) {
+  double pair_sum = 0;
+  long pairs = 0;
+  for (auto x = by_region.begin(); x != by_region.end(); ++x)
+    for (auto y = std::next(x); y != by_region.end(); ++y, ++pairs) pair_sum += jaccard_distance(x->second, y->second);
+  return pair_sum / static_cast<double>(pairs);
+}
+
 ReportBuilder::ReportBuilder(std::string job_id) : job_id_(std::move(job_id)) {}
 
 void ReportBuilder::add(const ReportRow& row) {
@@ -107,11 +123,7 @@ void ReportBuilder::add(const ReportRow& row) {
   auto& wr = a.words_by_region[row.region];
   wr.first += static_cast<long>(words.size());
   ++wr.second;
-  std::vector<std::uint32_t> set;
-  for (std::size_t i = 0; i < words.size() && i < kMaxWordsPerAnswer; ++i) set.push_back(fnv1a(words[i]));
-  std::sort(set.begin(), set.end());
-  set.erase(std::unique(set.begin(), set.end()), set.end());
-  a.sets[{row.model, row.sample}][row.region] = std::move(set);
+  a.sets[{row.model, row.sample}][row.region] = answer_word_set(words);
 }
 
 Report ReportBuilder::finish() const {
@@ -128,11 +140,7 @@ Report ReportBuilder::finish() const {
     double sum = 0;
     for (const auto& [group, by_region] : a.sets) {
       if (by_region.size() < 2) continue;
-      double pair_sum = 0;
-      long pairs = 0;
-      for (auto x = by_region.begin(); x != by_region.end(); ++x)
-        for (auto y = std::next(x); y != by_region.end(); ++y, ++pairs) pair_sum += jaccard_distance(x->second, y->second);
-      sum += pair_sum / static_cast<double>(pairs);
+      sum += mean_pairwise_distance(by_region);
       ++q.divergence_groups;
     }
     if (q.divergence_groups > 0) q.divergence = sum / static_cast<double>(q.divergence_groups);
@@ -141,61 +149,84 @@ Report ReportBuilder::finish() const {
   return r;
 }
 
-std::string render_report(const Report& r) {
+std::string render_report_head(const std::string& job_id, long executions, long completed) {
+  return "report for job " + job_id + " · " + std::to_string(completed) + " of " + std::to_string(executions) +
+         " executions completed\n";
+}
+
+std::string render_question(const QuestionReport& q) {
   std::ostringstream out;
-  out << "report for job " << r.job_id << " · " << r.completed << " of " << r.executions
-      << " executions completed\n";
-  for (const auto& q : r.questions) {
-    out << "\n" << (q.question.empty() ? "(no question)" : q.question) << " · " << q.completed << "/" << q.executions
-        << " completed\n";
-    out << "  refusal by region: " << rates_line(q.refusal_by_region) << "\n";
-    out << "  refusal by model:  " << rates_line(q.refusal_by_model) << "\n";
-    out << "  answer words:      ";
-    if (!q.mean_words) {
-      out << "-\n";
-    } else {
-      out << "mean " << num(*q.mean_words);
-      for (const auto& [region, m] : q.mean_words_by_region) out << " · " << region << " " << num(m);
-      out << "\n";
-    }
-    out << "  region divergence: ";
-    if (q.divergence) out << num(*q.divergence, "%.2f") << " (" << q.divergence_groups << " model/sample groups)\n";
-    else out << "- (no answer in two regions)\n";
+  out << "\n" << (q.question.empty() ? "(no question)" : q.question) << " · " << q.completed << "/" << q.executions
+      << " completed\n";
+  out << "  refusal by region: " << rates_line(q.refusal_by_region) << "\n";
+  out << "  refusal by model:  " << rates_line(q.refusal_by_model) << "\n";
+  out << "  answer words:      ";
+  if (!q.mean_words) {
+    out << "-\n";
+  } else {
+    out << "mean " << num(*q.mean_words);
+    for (const auto& [region, m] : q.mean_words_by_region) out << " · " << region << " " << num(m);
+    out << "\n";
   }
-  out << "\nrefusal rate = refused / completed answers; answer words = mean word count;\n"
-         "region divergence = mean pairwise Jaccard distance between regions' answer word sets\n"
-         "for the same model and sample (0 same words, 1 none shared)\n";
+  out << "  region divergence: ";
+  if (q.divergence) out << num(*q.divergence, "%.2f") << " (" << q.divergence_groups << " model/sample groups)\n";
+  else out << "- (no answer in two regions)\n";
   return out.str();
 }
 
-std::string render_report_json(const Report& r) {
+std::string render_report_foot() {
+  return "\nrefusal rate = refused / completed answers; answer words = mean word count;\n"
+         "region divergence = mean pairwise Jaccard distance between regions' answer word sets\n"
+         "for the same model and sample (0 same words, 1 none shared)\n";
+}
+
+std::string render_report(const Report& r) {
+  std::string out = render_report_head(r.job_id, r.executions, r.completed);
+  for (const auto& q : r.questions) out += render_question(q);
+  return out + render_report_foot();
+}
+
+// The JSON report is written in pieces (head, one object per question,
+// tail) so that `report --json` can stream it; the pieces concatenate to
+// exactly what one writer over the whole report would write.
+std::string render_report_json_head(const std::string& job_id, long executions, long completed) {
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
   w.StartObject();
-  w.Key("job_id"); w.String(r.job_id.c_str());
-  w.Key("executions"); w.Int64(r.executions);
-  w.Key("completed"); w.Int64(r.completed);
+  w.Key("job_id"); w.String(job_id.c_str(), static_cast<rapidjson::SizeType>(job_id.size()));
+  w.Key("executions"); w.Int64(executions);
+  w.Key("completed"); w.Int64(completed);
   w.Key("questions");
   w.StartArray();
-  for (const auto& q : r.questions) {
-    w.StartObject();
-    w.Key("question_id"); w.String(q.question.c_str());
-    w.Key("executions"); w.Int64(q.executions);
-    w.Key("completed"); w.Int64(q.completed);
-    write_rates(w, "refusal_by_region", q.refusal_by_region);
-    write_rates(w, "refusal_by_model", q.refusal_by_model);
-    w.Key("mean_words"); if (q.mean_words) w.Double(*q.mean_words); else w.Null();
-    w.Key("mean_words_by_region");
-    w.StartObject();
-    for (const auto& [k, v] : q.mean_words_by_region) { w.Key(k.c_str()); w.Double(v); }
-    w.EndObject();
-    w.Key("divergence"); if (q.divergence) w.Double(*q.divergence); else w.Null();
-    w.Key("divergence_groups"); w.Int64(q.divergence_groups);
-    w.EndObject();
-  }
-  w.EndArray();
+  return std::string(buf.GetString(), buf.GetSize());  // an open object and array, closed by the tail
+}
+
+std::string render_question_json(const QuestionReport& q) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("question_id"); w.String(q.question.c_str());
+  w.Key("executions"); w.Int64(q.executions);
+  w.Key("completed"); w.Int64(q.completed);
+  write_rates(w, "refusal_by_region", q.refusal_by_region);
+  write_rates(w, "refusal_by_model", q.refusal_by_model);
+  w.Key("mean_words"); if (q.mean_words) w.Double(*q.mean_words); else w.Null();
+  w.Key("mean_words_by_region");
+  w.StartObject();
+  for (const auto& [k, v] : q.mean_words_by_region) { w.Key(k.c_str()); w.Double(v); }
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+  w.Key("divergence"); if (q.divergence) w.Double(*q.divergence); else w.Null();
+  w.Key("divergence_groups"); w.Int64(q.divergence_groups);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string render_report_json_tail() { return "]}\n"; }
+
+std::string render_report_json(const Report& r) {
+  std::string out = render_report_json_head(r.job_id, r.executions, r.completed);
+  for (std::size_t i = 0; i < r.questions.size(); ++i) out += (i ? "," : "") + render_question_json(r.questions[i]);
+  return out + render_report_json_tail();
 }
 
 }  // namespace beacon::views

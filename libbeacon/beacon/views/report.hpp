@@ -78,7 +78,21 @@ class ReportBuilder {
 std::vector<std::string> words_of(const std::string& text);  // lower-cased words, in order
 double jaccard_distance(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b);  // sorted, unique
 
+// An answer's set of word hashes (sorted, unique, from its first kMaxWordsPerAnswer words).
+std::vector<std::uint32_t> answer_word_set(const std::vector<std::string>& words);
+// Mean of the pairwise Jaccard distances of two or more regions' sets.
+double mean_pairwise_distance(const std::map<std::string, std::vector<std::uint32_t>>& by_region);
+
 std::string render_report(const Report& r);
 std::string render_report_json(const Report& r);
+// The same output in pieces, for streaming one question at a time:
+// head + render_question(q)... + foot, and json head + objects joined by ","
+// + json tail, are byte for byte render_report / render_report_json.
+std::string render_report_head(const std::string& job_id, long executions, long completed);
+std::string render_question(const QuestionReport& q);
+std::string render_report_foot();
+std::string render_report_json_head(const std::string& job_id, long executions, long completed);
+std::string render_question_json(const QuestionReport& q);
+std::string render_report_json_tail();
 
 }  // namespace beacon::views
