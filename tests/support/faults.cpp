@@ -19,22 +19,6 @@ namespace beacon::test {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-ScopedEnv::ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {
-  if (const char* v = std::getenv(name_.c_str())) {
-    had_ = true;
-    old_ = v;
-  }
-  ::setenv(name_.c_str(), value.c_str(), 1);
-}
-
-ScopedEnv::~ScopedEnv() {
-  if (had_) {
-    ::setenv(name_.c_str(), old_.c_str(), 1);
-  } else {
-    ::unsetenv(name_.c_str());
-  }
-}
-
 int logged_metrics_port(Process& p, std::chrono::milliseconds timeout) {
   std::regex re("metrics on [0-9.]+:([0-9]+)");
   int port = 0;

@@ -14,23 +14,10 @@
 #include <beacon/amqp/client.hpp>
 
 #include "process.hpp"
+#include "scoped_env.hpp"
 
 namespace beacon::test {
 
-// Sets an environment variable for this process (and so for every child it
-// starts) until the end of the scope.
-class ScopedEnv {
- public:
-  ScopedEnv(std::string name, const std::string& value);
-  ~ScopedEnv();
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  bool had_ = false;
-  std::string old_;
-};
 
 // The port a part logged as "metrics on HOST:PORT" (start it with
 // --metrics-addr 127.0.0.1:0); 0 when it did not within `timeout`.

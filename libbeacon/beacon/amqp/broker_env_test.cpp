@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "scoped_env.hpp"
+
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
@@ -12,29 +14,7 @@
 namespace beacon::amqp {
 namespace {
 
-// Sets (or unsets, for nullptr) a variable for one test and restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using test::ScopedEnv;
 
 template <typename F>
 void expect_names(F&& read, const std::string& variable) {
@@ -48,7 +28,7 @@ void expect_names(F&& read, const std::string& variable) {
 
 TEST(NodeOrderFromEnv, RandomByDefaultListedOnRequest) {
   {
-    ScopedEnv unset("BEACON_AMQP_NODE_ORDER", nullptr);
+    ScopedEnv unset("BEACON_AMQP_NODE_ORDER", std::nullopt);
     EXPECT_EQ(node_order_from_env(), NodeOrder::random_start);
   }
   {
@@ -65,8 +45,8 @@ TEST(NodeOrderFromEnv, RejectsAnythingElse) {
 }
 
 TEST(TlsFilesFromEnv, NothingSetMeansSystemStoreAndNoClientCertificate) {
-  ScopedEnv ca("BEACON_AMQP_CA_FILE", nullptr), cert("BEACON_AMQP_CERT_FILE", nullptr),
-      key("BEACON_AMQP_KEY_FILE", nullptr);
+  ScopedEnv ca("BEACON_AMQP_CA_FILE", std::nullopt), cert("BEACON_AMQP_CERT_FILE", std::nullopt),
+      key("BEACON_AMQP_KEY_FILE", std::nullopt);
   const TlsFiles files = tls_files_from_env();
   EXPECT_TRUE(files.ca_file.empty());
   EXPECT_TRUE(files.cert_file.empty());
@@ -86,8 +66,8 @@ TEST(TlsFilesFromEnv, UnreadableFileOrCertWithoutKeyNamesTheVariable) {
     ScopedEnv ca("BEACON_AMQP_CA_FILE", "/nonexistent/ca.pem");
     expect_names([] { tls_files_from_env(); }, "BEACON_AMQP_CA_FILE");
   }
-  ScopedEnv ca("BEACON_AMQP_CA_FILE", nullptr), cert("BEACON_AMQP_CERT_FILE", "/dev/null"),
-      key("BEACON_AMQP_KEY_FILE", nullptr);
+  ScopedEnv ca("BEACON_AMQP_CA_FILE", std::nullopt), cert("BEACON_AMQP_CERT_FILE", "/dev/null"),
+      key("BEACON_AMQP_KEY_FILE", std::nullopt);
   expect_names([] { tls_files_from_env(); }, "BEACON_AMQP_KEY_FILE");
 }
 

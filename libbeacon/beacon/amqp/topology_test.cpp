@@ -2,35 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "scoped_env.hpp"
+
 #include <cstdlib>
 #include <stdexcept>
 
 namespace beacon::amqp {
 namespace {
 
-// Sets (or unsets, for nullptr) a variable for one test and restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using test::ScopedEnv;
 
 TEST(Topology, Names) {
   EXPECT_EQ(exec_queue("eu-west"), "beacon.exec.eu-west");
@@ -46,8 +26,8 @@ TEST(Topology, Names) {
 }
 
 TEST(TopologyOptionsFromEnv, DefaultsToQuorumWithLimitFive) {
-  ScopedEnv type("BEACON_QUEUE_TYPE", nullptr);
-  ScopedEnv limit("BEACON_DELIVERY_LIMIT", nullptr);
+  ScopedEnv type("BEACON_QUEUE_TYPE", std::nullopt);
+  ScopedEnv limit("BEACON_DELIVERY_LIMIT", std::nullopt);
   const TopologyOptions o = topology_options_from_env();
   EXPECT_EQ(o.queue_type, "quorum");
   EXPECT_EQ(o.delivery_limit, 5);
@@ -69,7 +49,7 @@ TEST(TopologyOptionsFromEnv, EmptyMeansUnset) {
 
 TEST(TopologyOptionsFromEnv, RejectsUnknownQueueType) {
   ScopedEnv type("BEACON_QUEUE_TYPE", "stream");
-  ScopedEnv limit("BEACON_DELIVERY_LIMIT", nullptr);
+  ScopedEnv limit("BEACON_DELIVERY_LIMIT", std::nullopt);
   try {
     topology_options_from_env();
     FAIL() << "accepted stream";
@@ -79,7 +59,7 @@ TEST(TopologyOptionsFromEnv, RejectsUnknownQueueType) {
 }
 
 TEST(TopologyOptionsFromEnv, RejectsBadDeliveryLimit) {
-  ScopedEnv type("BEACON_QUEUE_TYPE", nullptr);
+  ScopedEnv type("BEACON_QUEUE_TYPE", std::nullopt);
   for (const char* bad : {"-1", "five", "5x", "99999999999"}) {
     ScopedEnv limit("BEACON_DELIVERY_LIMIT", bad);
     EXPECT_THROW(topology_options_from_env(), std::invalid_argument) << bad;
@@ -88,7 +68,7 @@ TEST(TopologyOptionsFromEnv, RejectsBadDeliveryLimit) {
 
 }  // namespace
 TEST(TopologyOptionsFromEnv, QuorumGroupSizeUnsetMeansBrokerDefault) {
-  ScopedEnv size("BEACON_QUORUM_GROUP_SIZE", nullptr);
+  ScopedEnv size("BEACON_QUORUM_GROUP_SIZE", std::nullopt);
   EXPECT_EQ(topology_options_from_env().quorum_group_size, 0);
   ScopedEnv empty("BEACON_QUORUM_GROUP_SIZE", "");
   EXPECT_EQ(topology_options_from_env().quorum_group_size, 0);
