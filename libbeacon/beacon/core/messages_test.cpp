@@ -61,10 +61,10 @@ TEST(Messages, FailedEventCarriesError) {
   ResultEvent e;
   e.event = EventKind::failed;
   e.key = sample_message().key;
-  e.error = ErrorInfo{"http", "HTTP 400: bad request"};
+  e.error = ErrorInfo{ErrorKind::http, "HTTP 400: bad request"};
   auto back = decode_event(encode(e));
   ASSERT_TRUE(back.error);
-  EXPECT_EQ(back.error->kind, "http");
+  EXPECT_EQ(back.error->kind, ErrorKind::http);
   EXPECT_EQ(back.error->message, "HTTP 400: bad request");
   EXPECT_FALSE(back.output);
 }
