@@ -69,6 +69,21 @@ TEST(Messages, FailedEventCarriesError) {
   EXPECT_FALSE(back.output);
 }
 
+TEST(Messages, AnErrorKindThisBuildDoesNotKnowIsKeptInTheMessage) {
+  ResultEvent e;
+  e.event = EventKind::failed;
+  e.key = sample_message().key;
+  e.error = ErrorInfo{ErrorKind::http, "over budget"};
+  std::string body = encode(e);
+  const auto at = body.find("\"kind\":\"http\"");
+  ASSERT_NE(at, std::string::npos) << body;
+  body.replace(at, 13, "\"kind\":\"budget_xyz\"");
+  const auto back = decode_event(body);
+  ASSERT_TRUE(back.error);
+  EXPECT_EQ(back.error->kind, ErrorKind::unknown);
+  EXPECT_EQ(back.error->message, "(kind 'budget_xyz') over budget");
+}
+
 TEST(Messages, RejectsBadInputWithReason) {
   auto reason = [](std::string_view body) {
     try {
