@@ -126,8 +126,10 @@ class Worker {
     try {
       infer::EndpointTable table = infer::EndpointTable::load_file(o_.endpoints_file);
       if (!table.has_region(o_.region)) throw BadInput("no entry for region '" + o_.region + "'");
-      spdlog::info("SIGHUP: endpoint file {} re-read; applying its limits", o_.endpoints_file);
+      spdlog::info("SIGHUP: endpoint file {} re-read; applying its limits and prices", o_.endpoints_file);
       inference_.reconfigure(table);
+      if (const auto n = endpoints_.take_prices_from(table))
+        spdlog::info("SIGHUP: new prices for {} endpoint entries; answers from now on are priced by them", n);
       start_rate_leaser(table);
     } catch (const std::exception& e) {
       spdlog::error("SIGHUP: endpoint file {} not reloaded, keeping the current limits: {}", o_.endpoints_file,
