@@ -190,6 +190,24 @@ install_cleanup() {
   trap 'exit 143' TERM
 }
 
+# Waits (30 s) until NAME listens on 127.0.0.1:PORT; (60 s) until NAME at ADDR says /readyz.
+wait_tcp() {
+  local name=$1 port=$2 deadline=$(( $(date +%s) + 30 ))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    check_alive
+    (( $(date +%s) < deadline )) || die "$name did not listen on 127.0.0.1:$port within 30 s"
+    sleep 0.1
+  done
+}
+wait_ready() {
+  local name=$1 addr=$2 deadline=$(( $(date +%s) + 60 ))
+  until curl -fsS -o /dev/null --max-time 2 "http://$addr/readyz" 2>/dev/null; do
+    check_alive
+    (( $(date +%s) < deadline )) || die "$name not ready within 60 s (http://$addr/readyz)"
+    sleep 0.2
+  done
+}
+
 # psql against the private database; extra args go to psql (-v job=...).
 pg() { psql -X -q -v ON_ERROR_STOP=1 "$@" "$BEACON_DATABASE_URL"; }
 

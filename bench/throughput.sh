@@ -82,22 +82,6 @@ jq -e . "$SPEC" >/dev/null || die "generated spec is not JSON"
 echo "spec: ${#REGIONS[@]} regions x $NMODELS models x $QUESTIONS questions x $SAMPLES samples = $TOTAL executions ($SPEC_BYTES bytes)"
 
 # ------------------------------------------------------------ helpers
-wait_tcp() {
-  local name=$1 port=$2 deadline=$(( $(date +%s) + 30 ))
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    check_alive
-    (( $(date +%s) < deadline )) || die "$name did not listen on 127.0.0.1:$port within 30 s"
-    sleep 0.1
-  done
-}
-wait_ready() {
-  local name=$1 addr=$2 deadline=$(( $(date +%s) + 60 ))
-  until curl -fsS -o /dev/null --max-time 2 "http://$addr/readyz" 2>/dev/null; do
-    check_alive
-    (( $(date +%s) < deadline )) || die "$name not ready within 60 s (http://$addr/readyz)"
-    sleep 0.2
-  done
-}
 # "peak_rss_MiB rss_MiB cpu_s" of a live process
 proc_figures() {
   local pid=$1 hwm rss cpu

@@ -16,6 +16,7 @@
 #include <beacon/core/stop_signal.hpp>
 #include <beacon/metrics/http_server.hpp>
 
+#include "ack_window.hpp"
 #include "batch_applier.hpp"
 #include "writer_metrics.hpp"
 
@@ -174,6 +175,7 @@ class Writer {
 
   void take(amqp::Delivery d) {
     m_.consumed.inc();
+    acks_.received(d.tag);
     if (held_count() == 0) oldest_ = Clock::now();
     if (d.oversized) {
       auto reason = "oversized message (" + std::to_string(d.body_size) + " bytes)";
@@ -264,13 +266,12 @@ class Writer {
       dead.push_back(dead_letter(batch.events[i].delivery, reason));
       not_acked[i] = true;
     }
-    std::size_t acked = 0;
-    for (std::size_t i = 0; i < batch.events.size(); ++i) {
-      if (not_acked[i]) continue;
-      client_.ack(batch.events[i].delivery.tag);
-      ++acked;
-    }
-    m_.acked.inc(acked);
+    std::vector<std::uint64_t> committed;
+    committed.reserve(batch.events.size());
+    for (std::size_t i = 0; i < batch.events.size(); ++i)
+      if (!not_acked[i]) committed.push_back(batch.events[i].delivery.tag);
+    m_.acked.inc(committed.size());
+    ack(std::move(committed));
     publish_then_ack(std::move(dead));
   }
 
@@ -283,6 +284,7 @@ class Writer {
     for (const auto& o : out) by_seq[client_.publish(o.exchange, o.routing_key, o.body, o.props)] = &o;
     auto confirms = client_.wait_for_confirms(Clock::now() + kConfirmWait);
     std::size_t refused = 0;
+    std::vector<std::uint64_t> confirmed;
     for (const auto& c : confirms) {
       auto it = by_seq.find(c.seq);
       if (it == by_seq.end()) continue;
@@ -291,12 +293,13 @@ class Writer {
         continue;
       }
       const Outgoing& o = *it->second;
-      client_.ack(o.tag);
+      confirmed.push_back(o.tag);
       m_.acked.inc();
       if (o.exchange == amqp::kDeadExchange) {
         m_.dead.inc();
       }
     }
+    ack(std::move(confirmed));
     if (refused > 0) throw amqp::AmqpError("broker refused " + std::to_string(refused) + " publishes");
   }
 
@@ -321,7 +324,13 @@ class Writer {
     publish_then_ack(std::move(out));
   }
 
+  // Acks exactly these deliveries, in as few frames as the window allows.
+  void ack(std::vector<std::uint64_t> tags) {
+    for (const auto& f : acks_.acks_for(std::move(tags))) client_.ack(f.tag, f.multiple);
+  }
+
   void forget_held() {
+    acks_.forget_all();
     held_.clear();
     held_bytes_ = 0;
     dead_.clear();
@@ -352,6 +361,7 @@ class Writer {
   std::string consumer_tag_;
   std::vector<Held> held_;
   std::size_t held_bytes_ = 0;
+  writer::AckWindow acks_;  // every delivery tag this connection gave us and we have not acked
   std::vector<Outgoing> dead_;
   std::vector<Outgoing> refresh_;
   std::optional<Inflight> inflight_;
