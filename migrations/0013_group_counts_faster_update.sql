@@ -15,8 +15,8 @@ BEGIN
            (n.status = 'completed')::integer - (o.status = 'completed')::integer AS completed,
            (n.status = 'failed')::integer - (o.status = 'failed')::integer AS failed,
            (n.status = 'cancelled')::integer - (o.status = 'cancelled')::integer AS cancelled,
-           (n.status = 'completed' AND n.classification = 'refused')::integer
-             - (o.status = 'completed' AND o.classification = 'refused')::integer AS refused,
+           (n.status = 'completed' AND n.classification IS NOT DISTINCT FROM 'refused')::integer
+             - (o.status = 'completed' AND o.classification IS NOT DISTINCT FROM 'refused')::integer AS refused,
            CASE WHEN n.status = 'completed' THEN coalesce(n.latency_ms, 0) ELSE 0 END
              - CASE WHEN o.status = 'completed' THEN coalesce(o.latency_ms, 0) ELSE 0 END AS latency_sum_ms,
            (n.status = 'completed' AND n.latency_ms IS NOT NULL)::integer
