@@ -77,11 +77,27 @@ TEST(StatusText, JsonHasTheDocumentedFields) {
             R"({"job_id":"j","status":"completed","total":2,"pending":0,"running":0,"completed":2,"failed":0,)"
             R"("cancelled":0,"refused":0,"done":2,"percent":100.0,"created_at":"2026-11-23T10:00:00.000Z",)"
             R"("elapsed_s":0.0,"eta_s":null,"stalled":false,"prompt_tokens":0,"completion_tokens":0,)"
-            R"("cost_usd":null,"questions":[{"id":"q","total":2,"pending":0,)"
+            R"("cost_usd":null,"reused":0,"questions":[{"id":"q","total":2,"pending":0,)"
             R"("running":0,"completed":2,"failed":0,"cancelled":0,"refused":0,"done":2,"percent":100.0,)"
             R"("mean_latency_ms":12.5,"p95_latency_ms":20.0,"prompt_tokens":0,"completion_tokens":0,)"
             R"("cost_usd":null}]})"
             "\n");
+}
+
+// Issue 10, reuse: copied answers are completed executions, and status says
+// how many of them were copied instead of paid.
+TEST(StatusText, SaysHowManyCompletedWereReused) {
+  JobSummary job;
+  job.job_id = "j";
+  job.status = "completed";
+  job.counts = counts(6, 6, 0, 0);
+  EXPECT_EQ(render_status(job, {}, "questions").find("reused"), std::string::npos) << "nothing reused: no line";
+  job.reused = 6;
+  auto text = render_status(job, {}, "questions");
+  EXPECT_NE(text.find("completed 6 ·"), std::string::npos) << text;
+  EXPECT_NE(text.find("reused 6 of the completed (answers copied from earlier jobs, not paid)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(render_status_json(job, {}, "questions").find(R"("reused":6)"), std::string::npos);
 }
 
 TEST(StatusText, TokensAndCostOfTheJobAndEachGroup) {
