@@ -157,15 +157,17 @@ TEST_F(DbTest, DigestsAreStoredFoundByOtherJobsAndReusedRowsCountedOnce) {
   EXPECT_EQ(job_field(conn(), copy.job_id, "reused"), "1");
   EXPECT_EQ(job_field(conn(), paid.job_id, "reused"), "0");
   expect_counters_match_rows(conn(), copy.job_id);
-  pqxx::nontransaction t(conn());
-  const auto row = t.exec_params1(
-      "SELECT reused_from->>'job_id', (reused_from->>'sample')::int, encode(request_digest, 'hex'), cost_usd "
-      "FROM executions WHERE (job_id, region, model_id, question_id, sample) = ($1, $2, $3, $4, $5)",
-      dst[3].job_id, dst[3].region, dst[3].model_id, dst[3].question_id, dst[3].sample);
-  EXPECT_EQ(row[0].as<std::string>(), paid.job_id);
-  EXPECT_EQ(row[1].as<int>(), src[3].sample);
-  EXPECT_EQ(row[2].as<std::string>(), digest);
-  EXPECT_EQ(row[3].as<double>(), 0.0);
+  {
+    pqxx::nontransaction t(conn());
+    const auto row = t.exec_params1(
+        "SELECT reused_from->>'job_id', (reused_from->>'sample')::int, encode(request_digest, 'hex'), cost_usd "
+        "FROM executions WHERE (job_id, region, model_id, question_id, sample) = ($1, $2, $3, $4, $5)",
+        dst[3].job_id, dst[3].region, dst[3].model_id, dst[3].question_id, dst[3].sample);
+    EXPECT_EQ(row[0].as<std::string>(), paid.job_id);
+    EXPECT_EQ(row[1].as<int>(), src[3].sample);
+    EXPECT_EQ(row[2].as<std::string>(), digest);
+    EXPECT_EQ(row[3].as<double>(), 0.0);
+  }
   // The paid answer is preferred to its copy as a source.
   auto again = find_reusable_answer(conn(), digest, unique_id("reuse-third"));
   ASSERT_TRUE(again);
