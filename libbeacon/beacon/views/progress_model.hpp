@@ -37,8 +37,8 @@ struct JobSummary {
   std::optional<double> stalled_for_s;
   Spend spend;  // filled by callers that load the groups (status)
   // Completed executions copied from an earlier job's answer (reuse), also in
-  // counts.completed; filled by status.
-  long reused = 0;
+  // counts.completed; filled by `status` (nullopt: not loaded, not shown).
+  std::optional<long> reused;
 };
 
 struct GroupRow {

@@ -77,7 +77,7 @@ TEST(StatusText, JsonHasTheDocumentedFields) {
             R"({"job_id":"j","status":"completed","total":2,"pending":0,"running":0,"completed":2,"failed":0,)"
             R"("cancelled":0,"refused":0,"done":2,"percent":100.0,"created_at":"2026-11-23T10:00:00.000Z",)"
             R"("elapsed_s":0.0,"eta_s":null,"stalled":false,"prompt_tokens":0,"completion_tokens":0,)"
-            R"("cost_usd":null,"reused":0,"questions":[{"id":"q","total":2,"pending":0,)"
+            R"("cost_usd":null,"questions":[{"id":"q","total":2,"pending":0,)"
             R"("running":0,"completed":2,"failed":0,"cancelled":0,"refused":0,"done":2,"percent":100.0,)"
             R"("mean_latency_ms":12.5,"p95_latency_ms":20.0,"prompt_tokens":0,"completion_tokens":0,)"
             R"("cost_usd":null}]})"
