@@ -222,6 +222,8 @@ void Preflight::reuse_if_answered(PreflightItem& item) {
     return;
   }
   if (found.answer) {
+    spdlog::info("{}: answer copied from {} (the same request; reuse: completed), no endpoint call",
+                 key.log_context(), found.answer->source.message_id());
     item.reused_event = reused_completed_event(item.message, *found.answer, *item.reuse_request, worker_id_,
                                                now_rfc3339());
     item.verdict = Verdict::reused;

@@ -509,15 +509,12 @@ class Worker {
     publish_terminal(c.slot, e);
   }
 
-  // An earlier job's answer to the same request, copied (reuse_lookup.hpp).
+  // An earlier job's answer to the same request, copied (reuse_lookup.hpp);
+  // the slot table hands over only slots that hold the copied event.
   void publish_reused(const std::string& id) {
-    Slot* slot = slots_.find(id);
-    if (!slot || !slot->reused_event) return;
     m_.completed.inc();
     m_.reused.inc();
-    spdlog::info("{}: answer copied from {} (the same request; reuse: completed), no endpoint call",
-                 slot->message.key.log_context(), slot->reused_event->reused_from->message_id());
-    publish_terminal(id, *slot->reused_event);
+    publish_terminal(id, *slots_.find(id)->reused_event);
   }
 
   void finish_cancelled(const std::string& id, const std::string& why) {
