@@ -173,6 +173,19 @@ TEST(Reuse, ASecondJobWithTheSameRequestsPaysNothingAndChangedOrUnreusedOnesPay)
   EXPECT_EQ(reused_counter(job4), 0);
 }
 
+// "reuse" takes one value; anything else is bad input: exit 2, nothing written.
+TEST(Reuse, AnyOtherReuseValueExits2AndWritesNothing) {
+  Fleet f("reuse-bad");
+  const auto region = "reuse-bad-" + unique_suffix();
+  for (const std::string value : {R"("always")", R"("")", "true", "null", R"(["completed"])"}) {
+    const auto job = "reuse-bad-" + unique_suffix();
+    auto s = f.submit(spec(region, "bad", R"({"seed": 1})", R"(,"reuse":)" + value), job);
+    EXPECT_EQ(s.exit_code, 2) << value << ": " << s.err;
+    EXPECT_NE(s.err.find("reuse"), std::string::npos) << value << ": the error does not name the field: " << s.err;
+    EXPECT_FALSE(f.job(job)) << value << ": a job was written";
+  }
+}
+
 // Without a seed the samples of a question send identical requests; the
 // sample index keeps them apart, so a reusing job copies sample k from sample
 // k, never one answer into all k.
