@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <beacon/amqp/backoff.hpp>
+#include <beacon/amqp/session_loop.hpp>
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
 #include <beacon/amqp/fresh_copy.hpp>
@@ -67,54 +67,40 @@ class Writer {
       return 2;
     }
     applier_.connect_soon();  // early, so /readyz tells the truth before the first batch
-    amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(10000)});
-    while (true) {
-      try {
-        connect_broker();
-        backoff.reset();
-        consume_until_stopped();
-        client_.close();
-        applier_.stop(kApplierStopWait);
-        spdlog::info("stopped; every event committed and acknowledged, or put back in the queue");
-        return 0;
-      } catch (const amqp::AmqpError& e) {
-        // Unacked deliveries of the lost connection return to the queue by
-        // themselves; whatever was committed but not acked is replayed and
-        // changes nothing the second time.
-        if (broker_ready_) {
-          m_.reconnects.inc();
-          spdlog::warn("broker connection lost: {}", e.what());
-        } else {
-          m_.connect_failures.inc();
-          spdlog::warn("broker unavailable: {}", e.what());
-        }
-        forget_held();
-        broker_ready_ = false;
-        auto wait = backoff.next();
-        spdlog::warn("reconnecting to the broker {} in {} ms (attempt {}, ceiling {} ms)", client_.redacted_url(),
-                     wait.count(), backoff.attempts(), backoff.ceiling().count());
-        if (sleep_unless_stopped(wait)) {
-          applier_.stop(kApplierStopWait);
-          spdlog::info("stopped while disconnected; unacked events stay queued");
-          return 0;
-        }
-      } catch (const std::exception& e) {
-        // A bug, not an outage: drop the session so every unacked event goes
-        // back to the queue (nothing was acked before its commit), then start again.
-        spdlog::critical("progress-writer: unexpected error: {}; reconnecting, unacked events return to the queue",
-                         e.what());
-        client_.close();
-        forget_held();
-        broker_ready_ = false;
-        if (sleep_unless_stopped(backoff.next())) {
-          applier_.stop(kApplierStopWait);
-          return 0;
-        }
-      }
-    }
+    amqp::SessionHooks hooks;
+    hooks.connect = [this] { connect_broker(); };
+    hooks.serve = [this] { consume_until_stopped(); };
+    hooks.lost = [this](const std::string& why) { on_connection_lost(why); };
+    hooks.drop_session = [this] { client_.close(); };
+    hooks.wait_unless_stopped = [](milliseconds wait) { return amqp::sleep_unless(wait, [] { return stop_requested(); }); };
+    hooks.redacted_url = [this] { return client_.redacted_url(); };
+    hooks.who = "progress-writer";
+    const auto end = amqp::run_session_loop(hooks);
+    client_.close();
+    applier_.stop(kApplierStopWait);
+    if (end == amqp::SessionEnd::served)
+      spdlog::info("stopped; every event committed and acknowledged, or put back in the queue");
+    else
+      spdlog::info("stopped while disconnected; unacked events stay queued");
+    return 0;
   }
 
  private:
+  // Unacked deliveries of the lost connection return to the queue by
+  // themselves; whatever was committed but not acked is replayed and changes
+  // nothing the second time.
+  void on_connection_lost(const std::string& why) {
+    if (broker_ready_) {
+      m_.reconnects.inc();
+      spdlog::warn("broker connection lost: {}", why);
+    } else {
+      m_.connect_failures.inc();
+      spdlog::warn("broker unavailable: {}", why);
+    }
+    forget_held();
+    broker_ready_ = false;
+  }
+
   static amqp::ClientOptions client_options(const WriterOptions& o) {
     amqp::ClientOptions c;
     c.url = o.amqp_url;
@@ -348,15 +334,6 @@ class Writer {
   Clock::time_point stop_seen() {
     if (stop_seen_ == Clock::time_point{}) stop_seen_ = Clock::now();
     return stop_seen_;
-  }
-
-  static bool sleep_unless_stopped(milliseconds wait) {
-    auto until = Clock::now() + wait;
-    while (Clock::now() < until) {
-      if (stop_requested()) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return stop_requested();
   }
 
   struct Inflight {

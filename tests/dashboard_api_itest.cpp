@@ -91,6 +91,34 @@ TEST(DashboardApi, JobJsonEqualsTheDatabase) {
   EXPECT_EQ(dash.proc->stop(10s), 0);
 }
 
+// A job whose questions came from a file: the stored spec holds the file's
+// digest only, and the execution page still shows each question's prompt
+// (submit keeps them in job_questions, migrations/0012).
+TEST(DashboardApi, ExecutionOfAQuestionsFileJobShowsItsPrompt) {
+  Fleet f("dash-qfile");
+  auto dash = start_dashboard(f);
+  f.write_file("q.jsonl",
+               "{\"id\":\"f1\",\"prompt\":\"First <b>prompt</b>?\"}\n"
+               "{\"id\":\"f2\",\"prompt\":\"Second\\nprompt\"}\n");
+  const auto job = "dash-qfile-" + unique_suffix();
+  const auto s = f.submit(R"({"models":["m1","m2"],"regions":["dash-q1","dash-q2"],"questions_file":"q.jsonl","samples":2})",
+                          job);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_EQ(s.total, 16);
+  for (const auto& [question, prompt] :
+       std::vector<std::pair<std::string, std::string>>{{"f1", "First <b>prompt</b>?"}, {"f2", "Second\nprompt"}}) {
+    const auto e = get(dash.port, "/api/jobs/" + job + "/execution?region=dash-q2&model=m2&question=" + question +
+                                      "&sample=1");
+    ASSERT_EQ(e.status, 200) << e.body;
+    EXPECT_EQ(json::get_string(json::parse(e.body), "prompt"), prompt) << e.body;
+  }
+  // Submitted again (a resume): the prompts are kept, not written twice.
+  EXPECT_EQ(f.submit(R"({"models":["m1","m2"],"regions":["dash-q1","dash-q2"],"questions_file":"q.jsonl","samples":2})",
+                     job).exit_code, 0);
+  const auto again = get(dash.port, "/api/jobs/" + job + "/execution?region=dash-q1&model=m1&question=f1&sample=0");
+  EXPECT_EQ(json::get_string(json::parse(again.body), "prompt"), "First <b>prompt</b>?") << again.body;
+}
+
 TEST(DashboardApi, BadConfigurationExits2) {
   Fleet f("dash-config");
   auto env = f.env();

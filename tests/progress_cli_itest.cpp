@@ -47,7 +47,7 @@ std::string fixed_job(pqxx::connection& c) {
   ResultEvent failed;
   failed.event = EventKind::failed;
   failed.key = {id, "us", "m1", "q_a", 0};
-  failed.error = ErrorInfo{"http", "HTTP 400: bad request"};
+  failed.error = ErrorInfo{ErrorKind::http, "HTTP 400: bad request"};
   db::apply_events(c, {failed});
   pqxx::work w(c);
   w.exec_params("UPDATE jobs SET started_at = finished_at - interval '90 seconds' WHERE job_id = $1", id);

@@ -40,11 +40,11 @@ void EndpointMetrics::observe(const infer::AttemptEvent& e) {
   Series& s = series(e.endpoint, e.region, e.model);
   s.attempts->inc();
   if (e.http_status != 0) s.latency->observe(e.latency_ms / 1000.0);
-  if (e.error_kind.empty()) return;
-  auto& counter = s.errors[e.error_kind];
+  if (!e.error_kind) return;
+  auto& counter = s.errors[*e.error_kind];
   if (counter == nullptr) {
     counter = &r_.counter("beacon_worker_inference_errors_total", "Failed inference attempts by kind, per endpoint",
-                          {{"endpoint", e.endpoint}, {"region", e.region}, {"model", e.model}, {"kind", e.error_kind}});
+                          {{"endpoint", e.endpoint}, {"region", e.region}, {"model", e.model}, {"kind", std::string(to_string(*e.error_kind))}});
   }
   counter->inc();
 }

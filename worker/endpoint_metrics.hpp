@@ -57,7 +57,7 @@ class EndpointMetrics {
     metrics::Counter* cost = nullptr;
     double cost_carry_micro_usd = 0;  // below one micro-USD, not yet counted
     std::uint64_t opened_seen = 0;
-    std::map<std::string, metrics::Counter*> errors;  // by kind
+    std::map<ErrorKind, metrics::Counter*> errors;
   };
   Series& series(const std::string& endpoint, const std::string& region, const std::string& model);
 

@@ -5,13 +5,13 @@
 namespace beacon {
 namespace {
 
-infer::AttemptEvent attempt(int status, std::string kind, double ms) {
+infer::AttemptEvent attempt(int status, std::optional<ErrorKind> kind, double ms) {
   infer::AttemptEvent e;
   e.endpoint = "http://gpu:8000/v1";
   e.region = "us-east";
   e.model = "*";
   e.http_status = status;
-  e.error_kind = std::move(kind);
+  e.error_kind = kind;
   e.latency_ms = ms;
   return e;
 }
@@ -21,9 +21,9 @@ bool has(const std::string& text, const std::string& line) { return text.find(li
 TEST(EndpointMetrics, AttemptsCountRequestsErrorsByKindAndLatency) {
   metrics::Registry r;
   EndpointMetrics m(r);
-  m.observe(attempt(200, "", 250));
-  m.observe(attempt(503, "http", 10));
-  m.observe(attempt(0, "connect", 0));
+  m.observe(attempt(200, std::nullopt, 250));
+  m.observe(attempt(503, ErrorKind::http, 10));
+  m.observe(attempt(0, ErrorKind::connect, 0));
   auto text = r.render();
   const std::string l = R"(endpoint="http://gpu:8000/v1",model="*",region="us-east")";
   EXPECT_TRUE(has(text, "beacon_worker_inference_attempts_total{" + l + "} 3")) << text;

@@ -10,7 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include <beacon/amqp/backoff.hpp>
+#include <beacon/amqp/session_loop.hpp>
 #include <beacon/amqp/client.hpp>
 #include <beacon/amqp/errors.hpp>
 #include <beacon/amqp/fresh_copy.hpp>
@@ -128,8 +128,10 @@ class Worker {
     try {
       infer::EndpointTable table = infer::EndpointTable::load_file(o_.endpoints_file);
       if (!table.has_region(o_.region)) throw BadInput("no entry for region '" + o_.region + "'");
-      spdlog::info("SIGHUP: endpoint file {} re-read; applying its limits", o_.endpoints_file);
+      spdlog::info("SIGHUP: endpoint file {} re-read; applying its limits and prices", o_.endpoints_file);
       inference_.reconfigure(table);
+      if (const auto n = endpoints_.take_prices_from(table))
+        spdlog::info("SIGHUP: new prices for {} endpoint entries; answers from now on are priced by them", n);
       start_rate_leaser(table);
     } catch (const std::exception& e) {
       spdlog::error("SIGHUP: endpoint file {} not reloaded, keeping the current limits: {}", o_.endpoints_file,
@@ -157,31 +159,17 @@ class Worker {
         }
       }
     });
-    amqp::Backoff backoff(amqp::BackoffOptions{milliseconds(200), milliseconds(10000)});
-    while (true) {
-      try {
-        connect_broker();
-        backoff.reset();
-        serve();
-        break;
-      } catch (const amqp::AmqpError& e) {
-        on_connection_lost(e.what());
-        auto wait = backoff.next();
-        spdlog::warn("reconnecting to the broker {} in {} ms (attempt {}, ceiling {} ms)", client_.redacted_url(),
-                     wait.count(), backoff.attempts(), backoff.ceiling().count());
-        if (!wait_for_reconnect(wait)) break;
-      } catch (const std::exception& e) {
-        // A bug, not an outage: drop the broker session so that everything
-        // this worker holds unacked goes back to the queue (a message that
-        // keeps triggering it ends in beacon.dead through the delivery limit),
-        // then start again.
-        spdlog::critical("worker {} region={}: unexpected error: {}; reconnecting, unacked messages return to the "
-                         "queue", o_.worker_id, o_.region, e.what());
-        client_.close();
-        on_connection_lost(e.what());
-        if (!wait_for_reconnect(backoff.next())) break;
-      }
-    }
+    amqp::SessionHooks hooks;
+    hooks.connect = [this] { connect_broker(); };
+    hooks.serve = [this] { serve(); };
+    hooks.lost = [this](const std::string& why) { on_connection_lost(why); };
+    hooks.drop_session = [this] { client_.close(); };
+    hooks.wait_unless_stopped = [this](milliseconds wait) {
+      return amqp::sleep_unless(wait, [this] { return stop_requested(); });
+    };
+    hooks.redacted_url = [this] { return client_.redacted_url(); };
+    hooks.who = "worker " + o_.worker_id + " region=" + o_.region;
+    amqp::run_session_loop(hooks);
     shutdown();
     return 0;
   }
@@ -272,15 +260,6 @@ class Worker {
     m_.in_flight.set(0);
     slots_.connection_lost();
     ledger_.connection_lost();
-  }
-
-  bool wait_for_reconnect(milliseconds wait) {
-    auto until = Clock::now() + wait;
-    while (Clock::now() < until) {
-      if (stop_requested()) return false;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return !stop_requested();
   }
 
   void shutdown() {
@@ -449,7 +428,7 @@ class Worker {
       // endpoint file is fixed) runs it again.
       ResultEvent e = base_event(EventKind::failed, msg, slot->started_at);
       e.completed_at = slot->started_at;
-      e.error = ErrorInfo{"no_endpoint", "no endpoint configured for region '" + msg.key.region + "' and model '" +
+      e.error = ErrorInfo{ErrorKind::no_endpoint, "no endpoint configured for region '" + msg.key.region + "' and model '" +
                                               msg.key.model_id + "'"};
       spdlog::error("{}: {}", msg.key.log_context(), e.error->message);
       m_.failed.inc();
@@ -501,10 +480,10 @@ class Worker {
       spdlog::debug("{}: completed ({}, {:.0f} ms)", key.log_context(), to_string(e.output->classification),
                     e.receipt->latency_ms);
     } else {
-      e.error = c.outcome.error.value_or(ErrorInfo{"unknown", "inference failed"});
+      e.error = c.outcome.error.value_or(ErrorInfo{ErrorKind::unknown, "inference failed"});
       m_.failed.inc();
       spdlog::error("{}: failed after {} attempts: {} ({})", key.log_context(), e.attempt, e.error->message,
-                    e.error->kind);
+                    to_string(e.error->kind));
     }
     publish_terminal(c.slot, e);
   }
@@ -524,7 +503,7 @@ class Worker {
     spdlog::info("{}: job cancelled, dropped without inference", slot->message.key.log_context());
     auto e = base_event(EventKind::cancelled, slot->message, slot->started_at);
     e.completed_at = now_rfc3339();
-    e.error = ErrorInfo{"cancelled", why};
+    e.error = ErrorInfo{ErrorKind::cancelled, why};
     publish_terminal(id, e);
   }
 

@@ -68,8 +68,8 @@ ResultEvent make_event(EventKind kind, const ExecutionKey& key, int attempt) {
     e.output = Output{"answer to " + key.question_id, Classification::answered, "stop", 10, 20};
     e.receipt = Receipt{"http://sim/v1", "resp-1", 200, 100.0, ""};
   }
-  if (kind == EventKind::failed) e.error = ErrorInfo{"http", "503 from endpoint"};
-  if (kind == EventKind::cancelled) e.error = ErrorInfo{"cancelled", "job cancelled"};
+  if (kind == EventKind::failed) e.error = ErrorInfo{ErrorKind::http, "503 from endpoint"};
+  if (kind == EventKind::cancelled) e.error = ErrorInfo{ErrorKind::cancelled, "job cancelled"};
   return e;
 }
 

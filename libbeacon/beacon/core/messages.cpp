@@ -162,7 +162,7 @@ std::string encode(const ResultEvent& e) {
   if (e.error) {
     w.Key("error");
     w.StartObject();
-    write_str(w, "kind", e.error->kind);
+    write_str(w, "kind", std::string(to_string(e.error->kind)));
     write_str(w, "message", e.error->message);
     w.EndObject();
   }
@@ -223,8 +223,13 @@ ResultEvent decode_event(std::string_view body) {
   }
   if (auto it = o.FindMember("error"); it != o.MemberEnd() && !it->value.IsNull()) {
     const auto& r = json::require_object(it->value, "field 'error'");
-    e.error = ErrorInfo{json::get_optional_string(r, "kind").value_or("unknown"),
-                        json::get_optional_string(r, "message").value_or("")};
+    const auto kind_text = json::get_optional_string(r, "kind").value_or("unknown");
+    auto message = json::get_optional_string(r, "message").value_or("");
+    const auto kind = parse_error_kind(kind_text);
+    // A kind this build does not know (a newer worker) is stored as `unknown`
+    // with its name kept in the message: nothing the worker said is lost.
+    if (!kind) message = "(kind '" + kind_text + "') " + message;
+    e.error = ErrorInfo{kind.value_or(ErrorKind::unknown), std::move(message)};
   }
   return e;
 }

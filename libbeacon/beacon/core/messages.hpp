@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include <beacon/core/error_kind.hpp>
 #include <beacon/core/errors.hpp>
 #include <beacon/core/ids.hpp>
 #include <beacon/core/reuse.hpp>
@@ -63,7 +64,7 @@ struct Receipt {
 };
 
 struct ErrorInfo {
-  std::string kind;  // timeout, connect, http, protocol, no_endpoint, bad_message, cancelled
+  ErrorKind kind = ErrorKind::unknown;
   std::string message;
 };
 

@@ -61,12 +61,27 @@ TEST(Messages, FailedEventCarriesError) {
   ResultEvent e;
   e.event = EventKind::failed;
   e.key = sample_message().key;
-  e.error = ErrorInfo{"http", "HTTP 400: bad request"};
+  e.error = ErrorInfo{ErrorKind::http, "HTTP 400: bad request"};
   auto back = decode_event(encode(e));
   ASSERT_TRUE(back.error);
-  EXPECT_EQ(back.error->kind, "http");
+  EXPECT_EQ(back.error->kind, ErrorKind::http);
   EXPECT_EQ(back.error->message, "HTTP 400: bad request");
   EXPECT_FALSE(back.output);
+}
+
+TEST(Messages, AnErrorKindThisBuildDoesNotKnowIsKeptInTheMessage) {
+  ResultEvent e;
+  e.event = EventKind::failed;
+  e.key = sample_message().key;
+  e.error = ErrorInfo{ErrorKind::http, "over budget"};
+  std::string body = encode(e);
+  const auto at = body.find("\"kind\":\"http\"");
+  ASSERT_NE(at, std::string::npos) << body;
+  body.replace(at, 13, "\"kind\":\"budget_xyz\"");
+  const auto back = decode_event(body);
+  ASSERT_TRUE(back.error);
+  EXPECT_EQ(back.error->kind, ErrorKind::unknown);
+  EXPECT_EQ(back.error->message, "(kind 'budget_xyz') over budget");
 }
 
 TEST(Messages, RejectsBadInputWithReason) {

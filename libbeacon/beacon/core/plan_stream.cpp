@@ -53,6 +53,7 @@ bool PlanStream::load_question() {
 bool PlanStream::next(std::size_t max, PlanChunk& out) {
   out.messages.clear();
   out.question_ord.clear();
+  out.file_questions.clear();
   while (out.messages.size() < max && r_ < spec_.regions.size()) {
     if (!have_question_) {
       if (!load_question()) {
@@ -66,6 +67,7 @@ bool PlanStream::next(std::size_t max, PlanChunk& out) {
       }
       have_question_ = true;
       s_ = 0;
+      if (spec_.questions_file && r_ == 0 && m_ == 0) out.file_questions.push_back(question_);
     }
     ExecutionMessage msg;
     msg.key = ExecutionKey{spec_.job_id, spec_.regions[r_], spec_.models[m_], question_.id, s_};

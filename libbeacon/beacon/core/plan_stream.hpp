@@ -21,6 +21,10 @@ class QuestionsHasher;
 struct PlanChunk {
   std::vector<ExecutionMessage> messages;
   std::vector<int> question_ord;  // position of each message's question in the spec (report order)
+  // Questions from a questions file that this chunk meets first (the plan's
+  // first (region, model) pass): submit stores their prompts (job_questions),
+  // which the stored spec does not hold. Empty for inline questions.
+  std::vector<Question> file_questions;
 };
 
 class PlanStream {

@@ -72,6 +72,22 @@ TEST(PlanStream, AFileChangedDuringTheSubmitIsRefused) {
       SpecError);
 }
 
+TEST(PlanStream, AFilesQuestionsAreHandedOutOnceForTheirPromptsToBeStored) {
+  JobSpec s = two_by_two();
+  use_questions_file(s, temp_file("qp.jsonl", "{\"id\":\"b\",\"prompt\":\"B\"}\n{\"id\":\"a\",\"prompt\":\"A\"}\n"));
+  PlanStream stream(s, 1, "t");
+  PlanChunk chunk;
+  std::vector<std::string> seen;
+  while (stream.next(3, chunk))
+    for (const auto& q : chunk.file_questions) seen.push_back(q.id + "=" + q.prompt);
+  EXPECT_EQ(seen, (std::vector<std::string>{"b=B", "a=A"})) << "each question once, in file order";
+
+  JobSpec inline_spec = two_by_two();
+  inline_spec.questions = {{"x", "X"}};
+  PlanStream inline_stream(inline_spec, 1, "t");
+  while (inline_stream.next(3, chunk)) EXPECT_TRUE(chunk.file_questions.empty()) << "inline prompts are in the spec";
+}
+
 TEST(PlanStream, InlineAndNoQuestionsMatchTheExecutionCount) {
   JobSpec s = two_by_two();
   EXPECT_EQ(s.plan(1, "t").size(), s.execution_count());  // no questions: one per (region, model, sample)

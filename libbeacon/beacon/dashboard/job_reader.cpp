@@ -89,7 +89,12 @@ std::optional<ExecutionDetail> read_execution(pqxx::connection& conn, const Exec
       const JobSpec spec = parse_job_spec(*spec_text);
       for (const auto& q : spec.questions)
         if (q.id == key.question_id) d.prompt = q.prompt;
-      if (spec.questions.empty()) d.prompt = "";
+      if (spec.questions_file) {
+        // The stored spec holds the file's digest only; submit kept the prompts.
+        if (auto prompt = db::load_question_prompt(conn, key.job_id, key.question_id)) d.prompt = std::move(*prompt);
+      } else if (spec.questions.empty()) {
+        d.prompt = "";
+      }
       d.system_prompt = render_system_prompt(spec.system_prompt, key.region, key.model_id);
     } catch (const std::exception& e) {
       // The page still shows the answer; the prompt is left out, and said so in the log.

@@ -152,7 +152,7 @@ void write_event(json::Writer& w, std::size_t i, const ResultEvent& e, const std
   if (e.error) {
     w.StartObject();
     w.Key("kind");
-    write_string(w, e.error->kind);
+    write_string(w, std::string(to_string(e.error->kind)));
     w.Key("message");
     write_string(w, e.error->message);
     w.EndObject();

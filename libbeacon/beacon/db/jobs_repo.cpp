@@ -34,6 +34,20 @@ std::string encode_chunk(const PlanChunk& chunk) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+std::string encode_questions(const std::vector<Question>& questions) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartArray();
+  for (const auto& q : questions) {
+    w.StartArray();
+    write_string(w, q.id);
+    write_string(w, q.prompt);
+    w.EndArray();
+  }
+  w.EndArray();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
 SubmitStart begin_in(pqxx::work& w, const JobSpec& spec, const std::string& canonical, std::int64_t now_us) {
   SubmitStart o;
   const std::string& id = spec.job_id;
@@ -74,6 +88,8 @@ std::vector<std::size_t> register_chunk(pqxx::connection& conn, const std::strin
   try {
     return transact(conn, [&](pqxx::work& w) {
       const pqxx::result rows = w.exec_params(std::string(sql::register_chunk), job_id, keys, start.submission, start.fresh);
+      if (!chunk.file_questions.empty())
+        w.exec_params0(std::string(sql::register_questions), job_id, encode_questions(chunk.file_questions));
       std::vector<std::size_t> out;
       out.reserve(rows.size());
       for (const auto& row : rows) out.push_back(row[0].as<std::size_t>() - 1);

@@ -157,6 +157,15 @@ std::optional<ExecutionRow> load_execution(pqxx::connection& conn, const Executi
   });
 }
 
+std::optional<std::string> load_question_prompt(pqxx::connection& conn, const std::string& job_id,
+                                                const std::string& question_id) {
+  return transact(conn, [&](pqxx::work& w) -> std::optional<std::string> {
+    const pqxx::result r = w.exec_params(std::string(sql::question_prompt), job_id, question_id);
+    if (r.empty()) return std::nullopt;
+    return r[0][0].as<std::string>();
+  });
+}
+
 std::vector<ExecutionRow> load_execution_across_regions(pqxx::connection& conn, const std::string& job_id,
                                                         const std::string& model_id,
                                                         const std::string& question_id, int sample) {

@@ -101,6 +101,11 @@ std::int64_t load_reused(pqxx::connection& conn, const std::string& job_id);
 
 // One execution by its key; nullopt when there is no such row.
 std::optional<ExecutionRow> load_execution(pqxx::connection& conn, const ExecutionKey& key);
+// The prompt of a question of a job whose questions came from a file
+// (job_questions, migrations/0012); nullopt when none is stored (a job
+// submitted before that migration, or inline questions: those are in the spec).
+std::optional<std::string> load_question_prompt(pqxx::connection& conn, const std::string& job_id,
+                                                const std::string& question_id);
 
 // The same (model, question, sample) of the job in every region, by region
 // (the cross-region comparison of one execution).

@@ -276,4 +276,19 @@ bool EndpointTable::has_region(std::string_view region) const {
   return false;
 }
 
+std::size_t EndpointTable::take_prices_from(const EndpointTable& fresh) {
+  std::size_t changed = 0;
+  for (auto& mine : entries_) {
+    for (const auto& theirs : fresh.entries_) {
+      if (theirs.region != mine.region || theirs.model != mine.model || theirs.url != mine.url) continue;
+      if (!(theirs.prices == mine.prices)) {
+        mine.prices = theirs.prices;
+        ++changed;
+      }
+      break;
+    }
+  }
+  return changed;
+}
+
 }  // namespace beacon::infer

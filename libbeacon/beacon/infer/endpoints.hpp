@@ -79,6 +79,11 @@ class EndpointTable {
   const EndpointConfig* find(std::string_view region, std::string_view model) const;
   bool has_region(std::string_view region) const;
   const std::vector<EndpointConfig>& entries() const { return entries_; }
+  // SIGHUP: the prices of `fresh`'s entries that are also here (same region,
+  // model and URL) replace these; returns how many entries changed. Entries
+  // are never added or removed (requests point into them; routing changes
+  // need a restart).
+  std::size_t take_prices_from(const EndpointTable& fresh);
 
  private:
   std::vector<EndpointConfig> entries_;

@@ -200,5 +200,22 @@ TEST(EndpointPrices, ReadFromDefaultsAndEntriesAndChecked) {
                {"endpoints[0].price_per_million_input_tokens", "number"});
 }
 
+TEST(EndpointPrices, AReloadTakesNewPricesForTheSameEntriesOnly) {
+  auto t = EndpointTable::parse(R"({"endpoints": [
+    {"region": "r", "url": "http://gpu:8000/v1", "price_per_million_output_tokens": 0.6},
+    {"region": "s", "url": "http://gpu:8000/v1"}]})");
+  const auto* before = t.find("r", "any");
+  const auto fresh = EndpointTable::parse(R"({"endpoints": [
+    {"region": "r", "url": "http://gpu:8000/v1", "price_per_million_output_tokens": 0.9},
+    {"region": "s", "url": "http://other:8000/v1", "price_per_second": 1},
+    {"region": "t", "url": "http://gpu:8000/v1", "price_per_second": 1}]})");
+  EXPECT_EQ(t.take_prices_from(fresh), 1u);
+  EXPECT_EQ(t.find("r", "any"), before) << "entries stay where requests point to them";
+  EXPECT_DOUBLE_EQ(t.find("r", "any")->prices.per_million_output_tokens, 0.9);
+  EXPECT_FALSE(t.find("s", "any")->prices.any()) << "another URL is another entry: routing needs a restart";
+  EXPECT_EQ(t.find("t", "any"), nullptr);
+  EXPECT_EQ(t.take_prices_from(fresh), 0u) << "nothing left to change";
+}
+
 }  // namespace
 }  // namespace beacon::infer

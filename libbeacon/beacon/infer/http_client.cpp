@@ -49,19 +49,19 @@ bool is_reset_like(const error_code& ec) {
 // Errors of a write or read on an established connection.
 HttpError exchange_error(const error_code& ec, const HttpOptions& opt) {
   if (ec == http::error::body_limit) {
-    return {"oversized", "response body larger than " + std::to_string(opt.max_response_bytes) + " bytes"};
+    return {ErrorKind::oversized, "response body larger than " + std::to_string(opt.max_response_bytes) + " bytes"};
   }
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-    return {"oversized", "response headers larger than " + std::to_string(kHeaderLimit) + " bytes"};
+    return {ErrorKind::oversized, "response headers larger than " + std::to_string(kHeaderLimit) + " bytes"};
   }
-  if (ec == http::error::end_of_stream) return {"reset", "connection closed before a response arrived"};
-  if (ec == http::error::partial_message) return {"reset", "connection closed in the middle of the response"};
-  if (is_reset_like(ec)) return {"reset", "connection lost: " + ec.message()};
+  if (ec == http::error::end_of_stream) return {ErrorKind::reset, "connection closed before a response arrived"};
+  if (ec == http::error::partial_message) return {ErrorKind::reset, "connection closed in the middle of the response"};
+  if (is_reset_like(ec)) return {ErrorKind::reset, "connection lost: " + ec.message()};
   if (ec.category() == error_code(http::error::bad_version).category()) {
-    return {"protocol", "malformed HTTP response: " + ec.message()};
+    return {ErrorKind::protocol, "malformed HTTP response: " + ec.message()};
   }
-  if (ec.category() == net::error::get_ssl_category()) return {"tls", "TLS error: " + ec.message()};
-  return {"reset", "connection error: " + ec.message()};
+  if (ec.category() == net::error::get_ssl_category()) return {ErrorKind::tls, "TLS error: " + ec.message()};
+  return {ErrorKind::reset, "connection error: " + ec.message()};
 }
 
 }  // namespace
@@ -85,11 +85,11 @@ struct HttpCall {
   }
 
   HttpError stopped_error(const Url& url) const {
-    if (stopped == "aborted") return {"aborted", "request aborted"};
+    if (stopped == "aborted") return {ErrorKind::aborted, "request aborted"};
     if (stopped == "connect_timeout") {
-      return {"connect", "timed out connecting to " + host_port(url) + " after " + seconds_text(connect_timeout)};
+      return {ErrorKind::connect, "timed out connecting to " + host_port(url) + " after " + seconds_text(connect_timeout)};
     }
-    return {"timeout", "no complete response from " + host_port(url) + " within " + seconds_text(total_timeout)};
+    return {ErrorKind::timeout, "no complete response from " + host_port(url) + " within " + seconds_text(total_timeout)};
   }
 };
 
@@ -144,7 +144,7 @@ std::shared_ptr<net::ssl::context> HttpClient::tls_context(const std::string& ca
 }
 
 net::awaitable<HttpResult> HttpClient::request(HttpRequest req, HttpOptions opt, Cancellation* cancel) {
-  if (cancel && cancel->cancelled()) co_return HttpError{"aborted", "request aborted"};
+  if (cancel && cancel->cancelled()) co_return HttpError{ErrorKind::aborted, "request aborted"};
   auto call = std::make_shared<HttpCall>();
   call->total_timeout = opt.total_timeout;
   call->connect_timeout = opt.connect_timeout;
@@ -160,7 +160,7 @@ net::awaitable<HttpResult> HttpClient::request(HttpRequest req, HttpOptions opt,
     result = co_await follow(std::move(req), opt, call);
   } catch (const std::exception& e) {
     // Nothing below should throw; if it does, the caller still gets a value.
-    result = HttpError{"protocol", std::string("HTTP client error: ") + e.what()};
+    result = HttpError{ErrorKind::protocol, std::string("HTTP client error: ") + e.what()};
   }
   call->finished = true;
   call->stop_current = nullptr;
@@ -181,16 +181,16 @@ net::awaitable<HttpResult> HttpClient::follow(HttpRequest req, const HttpOptions
     auto location = response->headers.find("location");
     if (location == response->headers.end()) co_return result;  // nothing to follow: the caller sees the 3xx
     if (hop >= opt.max_redirects) {
-      co_return HttpError{"protocol", "more than " + std::to_string(opt.max_redirects) + " redirects"};
+      co_return HttpError{ErrorKind::protocol, "more than " + std::to_string(opt.max_redirects) + " redirects"};
     }
     Url next;
     try {
       next = resolve_reference(req.url, location->second);
     } catch (const BadInput& e) {
-      co_return HttpError{"protocol", std::string("cannot follow redirect: ") + e.what()};
+      co_return HttpError{ErrorKind::protocol, std::string("cannot follow redirect: ") + e.what()};
     }
     if (!redirect_allowed(endpoint, next, opt.redirect_hosts)) {
-      co_return HttpError{"redirect_refused", "refused to follow " + std::to_string(status) + " from " +
+      co_return HttpError{ErrorKind::redirect_refused, "refused to follow " + std::to_string(status) + " from " +
                                                   req.url.redacted() + " to " + next.redacted() +
                                                   ": not the endpoint's origin (" + origin_text(endpoint) +
                                                   ") and not in its redirect_hosts"};
@@ -240,7 +240,7 @@ net::awaitable<HttpResult> HttpClient::send_once(const HttpRequest& req, const H
     if (reused && ex.bytes_written == 0 && is_reset_like(ex.ec)) continue;
     co_return exchange_error(ex.ec, opt);
   }
-  co_return HttpError{"reset", "connection lost twice"};  // not reached: round 1 never continues
+  co_return HttpError{ErrorKind::reset, "connection lost twice"};  // not reached: round 1 never continues
 }
 
 net::awaitable<std::variant<std::shared_ptr<Connection>, HttpError>> HttpClient::connect(
@@ -250,7 +250,7 @@ net::awaitable<std::variant<std::shared_ptr<Connection>, HttpError>> HttpClient:
     try {
       ctx = tls_context(opt.ca_file);
     } catch (const std::exception& e) {
-      co_return HttpError{"tls", e.what()};
+      co_return HttpError{ErrorKind::tls, e.what()};
     }
   }
   call->connecting = true;
@@ -277,29 +277,29 @@ net::awaitable<std::variant<std::shared_ptr<Connection>, HttpError>> HttpClient:
                                                 net::redirect_error(net::use_awaitable, ec));
   }
   if (!call->stopped.empty()) co_return call->stopped_error(url);
-  if (ec) co_return HttpError{"connect", "cannot resolve " + url.host + ": " + ec.message()};
+  if (ec) co_return HttpError{ErrorKind::connect, "cannot resolve " + url.host + ": " + ec.message()};
 
   auto conn = std::make_shared<Connection>(executor_, ctx);
   StopHook hook(*call, [conn] { conn->close(); });
   co_await conn->tcp().async_connect(endpoints, net::redirect_error(net::use_awaitable, ec));
   if (!call->stopped.empty()) co_return call->stopped_error(url);
-  if (ec) co_return HttpError{"connect", "cannot connect to " + host_port(url) + ": " + ec.message()};
+  if (ec) co_return HttpError{ErrorKind::connect, "cannot connect to " + host_port(url) + ": " + ec.message()};
   conn->tcp().socket().set_option(tcp::no_delay(true), ec);  // small JSON requests: no Nagle delay
 
   if (ctx) {
     try {
       prepare_tls_connection(conn->ssl(), url.host);
     } catch (const std::exception& e) {
-      co_return HttpError{"tls", e.what()};
+      co_return HttpError{ErrorKind::tls, e.what()};
     }
     ec = co_await conn->handshake();
     if (!call->stopped.empty()) co_return call->stopped_error(url);
     if (ec) {
       if (SSL_get_verify_result(conn->ssl()) == X509_V_OK && is_reset_like(ec)) {
         // The server hung up mid-handshake: a transient connect failure, not a trust problem.
-        co_return HttpError{"connect", "TLS handshake with " + host_port(url) + " interrupted: " + ec.message()};
+        co_return HttpError{ErrorKind::connect, "TLS handshake with " + host_port(url) + " interrupted: " + ec.message()};
       }
-      co_return HttpError{"tls", describe_tls_error(conn->ssl(), ec) + " (" + host_port(url) + ")"};
+      co_return HttpError{ErrorKind::tls, describe_tls_error(conn->ssl(), ec) + " (" + host_port(url) + ")"};
     }
   }
   ++connections_opened_;

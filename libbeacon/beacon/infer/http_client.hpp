@@ -29,6 +29,7 @@
 //
 // Thread-safety: construct with a strand (or an io_context run by one thread)
 // and start requests only on it; all I/O and the pool live there.
+#include <beacon/core/error_kind.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -84,16 +85,10 @@ struct HttpResponse {
 };
 
 struct HttpError {
-  // connect: no connection (DNS, refused, connect or handshake timed out); the
-  //          request was never sent.
-  // timeout: total_timeout passed after the request was sent.
-  // tls:     certificate or TLS protocol failure.
-  // reset:   connection closed or reset before the response was complete.
-  // oversized: body (or headers) larger than allowed.
-  // protocol: not HTTP, bad redirect, too many redirects.
-  // redirect_refused: a redirect to another origin not in redirect_hosts.
-  // aborted: cancelled through the Cancellation passed in.
-  std::string kind;
+  // One of the transport kinds of core/error_kind.hpp: connect (the request
+  // was never sent), timeout, tls, reset, oversized, protocol,
+  // redirect_refused, aborted.
+  ErrorKind kind = ErrorKind::protocol;
   std::string message;
 };
 

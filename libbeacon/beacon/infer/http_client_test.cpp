@@ -30,11 +30,11 @@ class HttpClientTest : public ::testing::Test {
         [&, req = std::move(req), opt]() -> net::awaitable<void> { result = co_await client.request(req, opt, cancel); },
         net::detached);
     EXPECT_TRUE(testing::run_until(ioc, [&] { return result.has_value(); }, 15s)) << "no result in time";
-    return result ? *result : HttpResult(HttpError{"test", "no result"});
+    return result ? *result : HttpResult(HttpError{ErrorKind::internal, "test: no result in time"});
   }
 
   static const HttpResponse& ok(const HttpResult& r) {
-    if (auto* e = std::get_if<HttpError>(&r)) ADD_FAILURE() << e->kind << ": " << e->message;
+    if (auto* e = std::get_if<HttpError>(&r)) ADD_FAILURE() << to_string(e->kind) << ": " << e->message;
     static const HttpResponse empty;
     auto* resp = std::get_if<HttpResponse>(&r);
     return resp ? *resp : empty;
@@ -107,7 +107,7 @@ TEST_F(HttpClientTest, APostTheServerReadOnAReusedConnectionIsNotSentAgain) {
   ok(run(post(server.url())));  // opens the keep-alive connection
   ASSERT_EQ(client.idle_connections(), 1u);
   auto e = err(run(post(server.url(), R"({"paid":1})")));
-  EXPECT_EQ(e.kind, "reset") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::reset) << e.message;
   EXPECT_EQ(server.requests(), 2) << "the POST the server had read was sent again on a fresh connection";
   EXPECT_EQ(client.connections_opened(), 1u);
 }
@@ -118,7 +118,7 @@ TEST_F(HttpClientTest, TotalTimeout) {
   opt.total_timeout = 150ms;
   const auto t0 = std::chrono::steady_clock::now();
   auto e = err(run(post(server.url()), opt));
-  EXPECT_EQ(e.kind, "timeout") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::timeout) << e.message;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
 }
 
@@ -129,7 +129,7 @@ TEST_F(HttpClientTest, ConnectionRefused) {
     port = a.local_endpoint().port();
   }
   auto e = err(run(post("http://127.0.0.1:" + std::to_string(port) + "/")));
-  EXPECT_EQ(e.kind, "connect") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::connect) << e.message;
 }
 
 TEST_F(HttpClientTest, ConnectTimeoutCoversTheTlsHandshake) {
@@ -138,14 +138,14 @@ TEST_F(HttpClientTest, ConnectTimeoutCoversTheTlsHandshake) {
   HttpOptions opt;
   opt.connect_timeout = 200ms;
   auto e = err(run(post("https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/"), opt));
-  EXPECT_EQ(e.kind, "connect") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::connect) << e.message;
   EXPECT_NE(e.message.find("timed out"), std::string::npos) << e.message;
 }
 
 TEST_F(HttpClientTest, ResetMidBody) {
   TestServer server([](const auto&) { return Reply::ok(std::string(10000, 'x')).reset(); });
   auto e = err(run(post(server.url())));
-  EXPECT_EQ(e.kind, "reset") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::reset) << e.message;
 }
 
 TEST_F(HttpClientTest, OversizedBody) {
@@ -153,7 +153,7 @@ TEST_F(HttpClientTest, OversizedBody) {
   HttpOptions opt;
   opt.max_response_bytes = 1000;
   auto e = err(run(post(server.url()), opt));
-  EXPECT_EQ(e.kind, "oversized") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::oversized) << e.message;
   opt.max_response_bytes = 5000;
   EXPECT_EQ(ok(run(post(server.url()), opt)).body.size(), 5000u);
 }
@@ -161,7 +161,7 @@ TEST_F(HttpClientTest, OversizedBody) {
 TEST_F(HttpClientTest, MalformedResponseIsProtocolError) {
   TestServer server([](const auto&) { return Reply::raw_bytes("hello there\r\n\r\n"); });
   auto e = err(run(post(server.url())));
-  EXPECT_EQ(e.kind, "protocol") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::protocol) << e.message;
 }
 
 TEST_F(HttpClientTest, Follows303WithGetToAnAllowedHostWithoutTheToken) {
@@ -191,12 +191,12 @@ TEST_F(HttpClientTest, RefusesARedirectToAnotherOriginNotInRedirectHosts) {
     const std::string target = elsewhere.url("/metadata", host);
     TestServer front([&](const auto&) { return Reply::with(303).header("Location", target); });
     auto e = err(run(post(front.url("/generate"))));
-    EXPECT_EQ(e.kind, "redirect_refused") << e.message;
+    EXPECT_EQ(e.kind, ErrorKind::redirect_refused) << e.message;
     EXPECT_NE(e.message.find(elsewhere.url("/metadata", host)), std::string::npos) << e.message;
     EXPECT_NE(e.message.find("redirect_hosts"), std::string::npos) << e.message;
     HttpOptions opt;
     opt.redirect_hosts = {"other.example"};
-    EXPECT_EQ(err(run(post(front.url("/generate")), opt)).kind, "redirect_refused");
+    EXPECT_EQ(err(run(post(front.url("/generate")), opt)).kind, ErrorKind::redirect_refused);
   }
   EXPECT_EQ(elsewhere.requests(), 0) << "the refused target was fetched";
 }
@@ -221,7 +221,7 @@ TEST_F(HttpClientTest, Follows307And308KeepingMethodBodyAndTokenOnTheSameHost) {
 TEST_F(HttpClientTest, StopsAfterFiveRedirects) {
   TestServer server([](const auto&) { return Reply::with(307).header("Location", "/again"); });
   auto e = err(run(post(server.url())));
-  EXPECT_EQ(e.kind, "protocol") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::protocol) << e.message;
   EXPECT_EQ(server.requests(), 6);  // the original and five redirects
 }
 
@@ -240,7 +240,7 @@ TEST_F(HttpClientTest, CancellationAbortsARequestInFlight) {
   ASSERT_TRUE(testing::run_until(ioc, [&] { return server.requests() == 1; }));
   cancel.cancel();
   ASSERT_TRUE(testing::run_until(ioc, [&] { return result.has_value(); }, 2s));
-  EXPECT_EQ(err(*result).kind, "aborted");
+  EXPECT_EQ(err(*result).kind, ErrorKind::aborted);
 }
 
 class HttpsTest : public HttpClientTest {
@@ -271,13 +271,13 @@ TEST_F(HttpsTest, ARedirectFromHttpsToHttpIsRefusedEvenToAnAllowedHost) {
   HttpOptions opt;
   opt.ca_file = ca.path();
   opt.redirect_hosts = {"localhost"};
-  EXPECT_EQ(err(run(post(server.url("/", "localhost")), opt)).kind, "redirect_refused");
+  EXPECT_EQ(err(run(post(server.url("/", "localhost")), opt)).kind, ErrorKind::redirect_refused);
   EXPECT_EQ(plain.requests(), 0);
 }
 
 TEST_F(HttpsTest, FailsWithoutTheCa) {
   auto e = err(run(post(server.url("/", "localhost"))));  // system store only
-  EXPECT_EQ(e.kind, "tls") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::tls) << e.message;
   EXPECT_NE(e.message.find("certificate"), std::string::npos) << e.message;
   EXPECT_EQ(server.requests(), 0);
 }
@@ -289,7 +289,7 @@ TEST_F(HttpsTest, FailsOnTheWrongHostName) {
   HttpOptions opt;
   opt.ca_file = wrong_ca.path();
   auto e = err(run(post(other.url("/", "localhost")), opt));
-  EXPECT_EQ(e.kind, "tls") << e.message;
+  EXPECT_EQ(e.kind, ErrorKind::tls) << e.message;
   EXPECT_NE(e.message.find("mismatch"), std::string::npos) << e.message;
   EXPECT_EQ(other.requests(), 0);
 }
@@ -297,7 +297,7 @@ TEST_F(HttpsTest, FailsOnTheWrongHostName) {
 TEST_F(HttpsTest, UnreadableCaFileIsATlsError) {
   HttpOptions opt;
   opt.ca_file = "/nonexistent/ca.pem";
-  EXPECT_EQ(err(run(post(server.url("/", "localhost")), opt)).kind, "tls");
+  EXPECT_EQ(err(run(post(server.url("/", "localhost")), opt)).kind, ErrorKind::tls);
 }
 
 }  // namespace

@@ -88,11 +88,11 @@ struct AttemptResult {
 AttemptResult evaluate(const HttpResult& result, Protocol protocol, const std::string& endpoint) {
   AttemptResult r;
   if (const auto* err = std::get_if<HttpError>(&result)) {
-    r.aborted = err->kind == "aborted";
+    r.aborted = err->kind == ErrorKind::aborted;
     r.verdict = classify_transport_error(err->kind);
     r.health = r.verdict == Verdict::retry ? Health::down : Health::unknown;
     r.error = {err->kind, err->message};
-    r.overload = err->kind == "timeout";
+    r.overload = err->kind == ErrorKind::timeout;
     return r;
   }
   const auto& resp = std::get<HttpResponse>(result);
@@ -110,7 +110,7 @@ AttemptResult evaluate(const HttpResult& result, Protocol protocol, const std::s
     }
     return r;
   }
-  r.error = {"http", "HTTP " + std::to_string(resp.status) + " from " + endpoint + ": " + body_excerpt(resp.body)};
+  r.error = {ErrorKind::http, "HTTP " + std::to_string(resp.status) + " from " + endpoint + ": " + body_excerpt(resp.body)};
   if (auto it = resp.headers.find("retry-after"); it != resp.headers.end()) {
     r.retry_after = parse_retry_after(it->second, std::chrono::system_clock::now());
   }
@@ -457,7 +457,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     try {
       wire = build_request(cfg, req);
     } catch (const BadInput& e) {
-      out.error = ErrorInfo{"bad_message", e.what()};
+      out.error = ErrorInfo{ErrorKind::bad_message, e.what()};
       co_return;
     }
     HttpRequest http_req;
@@ -563,7 +563,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
       if (r.quota) continue;  // back in the queue, behind the others: the pause decides when it goes
       const auto delay = backoff_delay(attempt, policy, r.retry_after, random01());
       spdlog::debug("inference request {} to {} failed ({}: {}; {} of {} attempts used{}); retrying in {} ms", attempt,
-                    ep.label, r.error.kind, r.error.message, charged, cfg.max_attempts,
+                    ep.label, to_string(r.error.kind), r.error.message, charged, cfg.max_attempts,
                     probe ? ", a circuit probe: not charged" : "", delay.count());
       if (!co_await sleep(ep, job, delay)) {
         out.aborted = true;
@@ -627,7 +627,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     e.model = ep.config.model;
     e.attempt = attempt;
     e.http_status = r.http_status;
-    e.error_kind = r.verdict == Verdict::success ? "" : r.error.kind;
+    if (r.verdict != Verdict::success) e.error_kind = r.error.kind;
     e.latency_ms = latency;
     e.will_retry = will_retry;
     try {
@@ -654,7 +654,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
         // Not expected: every error is a value below. Still, `done` must run.
         spdlog::error("inference to {} failed unexpectedly: {}", ep.label, e.what());
         out.ok = false;
-        out.error = ErrorInfo{"internal", e.what()};
+        out.error = ErrorInfo{ErrorKind::internal, e.what()};
       }
       self->jobs.erase(&job);
     }
@@ -662,10 +662,10 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
       out.aborted = false;
       out.cancelled = true;
       out.ok = false;
-      out.error = ErrorInfo{"cancelled", "job cancelled before this request reached the endpoint"};
+      out.error = ErrorInfo{ErrorKind::cancelled, "job cancelled before this request reached the endpoint"};
     } else if (out.aborted) {
       out.ok = false;
-      out.error = ErrorInfo{"cancelled", "inference aborted by shutdown"};
+      out.error = ErrorInfo{ErrorKind::cancelled, "inference aborted by shutdown"};
     }
     self->update_stats(ep, [&](EndpointStats& s) {
       if (out.aborted || out.cancelled) {

@@ -67,7 +67,7 @@ struct EndpointStats {
   std::uint64_t failed = 0;         // outcomes failed for good
   std::uint64_t aborted = 0;        // outcomes aborted
   std::uint64_t retries = 0;        // attempts followed by another attempt
-  std::map<std::string, std::uint64_t> errors_by_kind;  // per failed attempt: connect, timeout, reset, http, ...
+  std::map<ErrorKind, std::uint64_t> errors_by_kind;  // per failed attempt: connect, timeout, reset, http, ...
   std::map<int, std::uint64_t> responses_by_status;     // per attempt that got an HTTP response
   CircuitState circuit = CircuitState::closed;
   bool quota_exhausted = false;      // paused by a quota-exhausted 429 (probing every quota_probe_s)
@@ -90,7 +90,7 @@ struct AttemptEvent {
   std::string model;
   int attempt = 1;
   int http_status = 0;         // 0 when no response
-  std::string error_kind;      // empty on success
+  std::optional<ErrorKind> error_kind;  // nullopt on success
   double latency_ms = 0;
   bool will_retry = false;
 };

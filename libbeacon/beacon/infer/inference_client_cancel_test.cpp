@@ -58,7 +58,7 @@ TEST(InferenceClientCancel, QueuedMatchingRequestsEndCancelledWithoutACall) {
       EXPECT_FALSE(o.aborted) << i << ": a cancel is not a shutdown";
       EXPECT_EQ(o.attempts, 0) << i;
       ASSERT_TRUE(o.error.has_value());
-      EXPECT_EQ(o.error->kind, "cancelled");
+      EXPECT_EQ(o.error->kind, ErrorKind::cancelled);
     }
   }
 }

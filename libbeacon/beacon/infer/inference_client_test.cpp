@@ -76,7 +76,7 @@ class InferenceClientTest : public ::testing::Test {
   std::vector<InferenceOutcome> outcomes;
 };
 
-std::string kind_of(const InferenceOutcome& o) { return o.error ? o.error->kind : ""; }
+std::string kind_of(const InferenceOutcome& o) { return o.error ? std::string(to_string(o.error->kind)) : ""; }
 
 TEST_F(InferenceClientTest, OpenAiSuccess) {
   ::setenv("BEACON_TEST_INFER_KEY", "tok-9", 1);
@@ -139,7 +139,7 @@ TEST_F(InferenceClientTest, Retries503ThenSucceedsWithTheSameBody) {
   for (const auto& r : got) EXPECT_EQ(r.body, got[0].body);  // the same parameters on every attempt
   auto s = stats();
   EXPECT_EQ(s.retries, 3u);
-  EXPECT_EQ(s.errors_by_kind["http"], 3u);
+  EXPECT_EQ(s.errors_by_kind[ErrorKind::http], 3u);
   EXPECT_EQ(s.responses_by_status[503], 3u);
 }
 
@@ -224,7 +224,7 @@ TEST_F(InferenceClientTest, ResetMidBodyIsRetried) {
   auto o = run_one();
   ASSERT_TRUE(o.ok) << kind_of(o);
   EXPECT_EQ(o.attempts, 2);
-  EXPECT_EQ(stats().errors_by_kind["reset"], 1u);
+  EXPECT_EQ(stats().errors_by_kind[ErrorKind::reset], 1u);
 }
 
 TEST_F(InferenceClientTest, OversizedFailsAtOnce) {

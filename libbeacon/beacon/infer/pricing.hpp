@@ -15,6 +15,7 @@ struct Prices {
   double per_million_output_tokens = 0;
   double per_second = 0;
   bool any() const { return per_million_input_tokens > 0 || per_million_output_tokens > 0 || per_second > 0; }
+  bool operator==(const Prices&) const = default;
 };
 
 // nullopt when no price is set. Tokens the server did not report count as 0

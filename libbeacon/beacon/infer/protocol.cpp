@@ -74,7 +74,7 @@ std::optional<long> count(const json::Value* obj, const char* name) {
 
 ParsedResponse protocol_error(std::string what, std::string_view body) {
   ParsedResponse r;
-  r.error = {"protocol", what + "; body: " + body_excerpt(body)};
+  r.error = {ErrorKind::protocol, what + "; body: " + body_excerpt(body)};
   return r;
 }
 
@@ -90,7 +90,7 @@ ParsedResponse provider_error(const json::Value* error, std::string_view body) {
   } else {
     message = body;
   }
-  r.error = {"provider", "endpoint reported an error: " + body_excerpt(message)};
+  r.error = {ErrorKind::provider, "endpoint reported an error: " + body_excerpt(message)};
   return r;
 }
 

@@ -136,7 +136,7 @@ TEST(Protocol, UnusableBodiesAreProtocolErrorsWithBoundedExcerpt) {
                                   std::string(R"({"choices": [{"text": "legacy"}]})"), std::string("")}) {
     auto r = parse_response(Protocol::openai, body);
     EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.error.kind, "protocol") << body.substr(0, 50);
+    EXPECT_EQ(r.error.kind, ErrorKind::protocol) << body.substr(0, 50);
     EXPECT_LT(r.error.message.size(), kExcerptBytes + 200);
   }
   auto r = parse_response(Protocol::openai, long_garbage);
@@ -146,7 +146,7 @@ TEST(Protocol, UnusableBodiesAreProtocolErrorsWithBoundedExcerpt) {
 TEST(Protocol, OpenAiErrorObjectIsProviderError) {
   auto r = parse_response(Protocol::openai, R"({"error": {"message": "model not loaded", "type": "invalid"}})");
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.error.kind, "provider");
+  EXPECT_EQ(r.error.kind, ErrorKind::provider);
   EXPECT_NE(r.error.message.find("model not loaded"), std::string::npos);
 }
 
@@ -164,10 +164,10 @@ TEST(Protocol, ParsesBeaconSuccessKeepingReceiptRaw) {
 TEST(Protocol, BeaconFailureIsProviderError) {
   auto r = parse_response(Protocol::beacon, R"({"success": false, "error": "CUDA out of memory"})");
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.error.kind, "provider");
+  EXPECT_EQ(r.error.kind, ErrorKind::provider);
   EXPECT_NE(r.error.message.find("CUDA out of memory"), std::string::npos);
   auto bad = parse_response(Protocol::beacon, R"({"response": "x"})");
-  EXPECT_EQ(bad.error.kind, "protocol");
+  EXPECT_EQ(bad.error.kind, ErrorKind::protocol);
 }
 
 TEST(Protocol, ExcerptIsBoundedAndValidUtf8) {

@@ -19,8 +19,8 @@ Verdict classify_http_status(int status) {
   return Verdict::fail;
 }
 
-Verdict classify_transport_error(std::string_view kind) {
-  if (kind == "connect" || kind == "timeout" || kind == "reset") return Verdict::retry;
+Verdict classify_transport_error(ErrorKind kind) {
+  if (kind == ErrorKind::connect || kind == ErrorKind::timeout || kind == ErrorKind::reset) return Verdict::retry;
   return Verdict::fail;
 }
 

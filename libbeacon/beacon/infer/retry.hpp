@@ -13,12 +13,14 @@
 #include <optional>
 #include <string_view>
 
+#include <beacon/core/error_kind.hpp>
+
 namespace beacon::infer {
 
 enum class Verdict { success, retry, fail };
 
 Verdict classify_http_status(int status);
-Verdict classify_transport_error(std::string_view kind);
+Verdict classify_transport_error(ErrorKind kind);
 
 // Parses a Retry-After header: delta-seconds ("120") or an HTTP-date
 // ("Wed, 21 Oct 2015 07:28:00 GMT", also the obsolete RFC 850 and asctime

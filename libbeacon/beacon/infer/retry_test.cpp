@@ -16,8 +16,8 @@ TEST(Retry, HttpStatusClassification) {
 }
 
 TEST(Retry, TransportErrorClassification) {
-  for (auto k : {"connect", "timeout", "reset"}) EXPECT_EQ(classify_transport_error(k), Verdict::retry) << k;
-  for (auto k : {"tls", "oversized", "protocol", "aborted"}) EXPECT_EQ(classify_transport_error(k), Verdict::fail) << k;
+  for (auto k : {ErrorKind::connect, ErrorKind::timeout, ErrorKind::reset}) EXPECT_EQ(classify_transport_error(k), Verdict::retry) << k;
+  for (auto k : {ErrorKind::tls, ErrorKind::oversized, ErrorKind::protocol, ErrorKind::aborted, ErrorKind::redirect_refused}) EXPECT_EQ(classify_transport_error(k), Verdict::fail) << k;
 }
 
 TEST(Retry, RetryAfterSeconds) {
