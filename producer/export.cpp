@@ -46,6 +46,8 @@ std::string to_jsonl(const db::ExecutionRow& r) {
   w.Key("attempts"); w.Int(r.attempts);
   w.Key("seed"); if (r.seed) w.Int64(*r.seed); else w.Null();
   w.Key("cost_usd"); if (r.cost_usd) w.Double(*r.cost_usd); else w.Null();
+  // The key of the execution the answer was copied from (reuse), or null.
+  if (r.reused_from_json) json::write_raw(w, "reused_from", *r.reused_from_json); else { w.Key("reused_from"); w.Null(); }
   write_opt_str(w, "worker_id", r.worker_id);
   if (r.error_json) json::write_raw(w, "error", *r.error_json); else { w.Key("error"); w.Null(); }
   if (r.receipt_json) json::write_raw(w, "receipt", *r.receipt_json); else { w.Key("receipt"); w.Null(); }
@@ -63,7 +65,8 @@ int export_rows(int argc, char** argv) {
     std::cout << "usage: beacon-producer export JOB_ID [--status S]\n"
                  "One JSON line per execution on stdout (responses.jsonl): job_id, region, model_id,\n"
                  "question_id, sample, status, classification, text, latency_ms, prompt_tokens,\n"
-                 "completion_tokens, attempts, worker_id, error, receipt, started_at, completed_at.\n"
+                 "completion_tokens, attempts, seed, cost_usd, reused_from (the key of the execution a\n"
+                 "copied answer came from, or null), worker_id, error, receipt, started_at, completed_at.\n"
                  "  --status S   only executions in status S (pending, running, completed, failed, cancelled)\n";
     return args.has("--help") ? kExitOk : kExitBadInput;
   }

@@ -35,6 +35,7 @@ std::optional<Snapshot> load(pqxx::connection& conn, const std::string& job_id, 
     s.job.spend.add(s.groups.back().spend);  // every execution is in exactly one group of a dimension
   }
   s.job.counts.refused = refused;
+  s.job.reused = static_cast<long>(db::load_reused(conn, job_id));
   return s;
 }
 

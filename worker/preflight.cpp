@@ -3,10 +3,13 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include <beacon/core/clock.hpp>
 #include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
 #include <beacon/db/worker_leases.hpp>
 #include <beacon/metrics/registry.hpp>
+
+#include "reuse_lookup.hpp"
 
 namespace beacon {
 namespace {
@@ -120,6 +123,7 @@ void Preflight::loop() {
       d.verdict = Verdict::run;
     }
     item.verdict = *d.verdict;
+    if (item.verdict == Verdict::run && item.reuse_request) reuse_if_answered(item);
     results_.put(std::move(item));
   }
 }
@@ -201,6 +205,28 @@ Preflight::Decision Preflight::decide(const PreflightItem& item) {
     lookup_errors().inc();
     spdlog::warn("preflight lookup failed for {} ({}); running it", key.log_context(), e.what());
     return Decision::now(Verdict::run);
+  }
+}
+
+void Preflight::reuse_if_answered(PreflightItem& item) {
+  const auto& key = item.message.key;
+  if (!ensure_connection()) {
+    if (!database_url_.empty())
+      spdlog::warn("{}: database unreachable, no reuse look-up; paying for its own answer", key.log_context());
+    return;
+  }
+  auto found = look_up_reuse(*db_, key, item.reuse_request->digest);
+  if (found.outcome == ReuseLookupOutcome::failed) {
+    db_.reset();  // it may be broken; the next message reconnects after the delay
+    db_retry_after_ = Clock::now() + kDbRetryDelay;
+    return;
+  }
+  if (found.answer) {
+    spdlog::info("{}: answer copied from {} (the same request; reuse: completed), no endpoint call",
+                 key.log_context(), found.answer->source.message_id());
+    item.reused_event = reused_completed_event(item.message, *found.answer, *item.reuse_request, worker_id_,
+                                               now_rfc3339());
+    item.verdict = Verdict::reused;
   }
 }
 

@@ -11,6 +11,12 @@
 // AMQP connection never blocks on the database. When Postgres is unreachable
 // the verdict is `run`: a possible duplicate call costs money, a stalled
 // fleet costs more, and the progress-writer keeps the row exact either way.
+//
+// Reuse across jobs (reuse_lookup.hpp): a message that would run and carries
+// the identity of its request (its job has "reuse": "completed") is looked up
+// by request digest last; an earlier job's completed answer to the same
+// request makes the verdict `reused`, with the answer to copy. A look-up that
+// fails, or a database that is down, lets it run (pay).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,10 +33,12 @@
 #include <beacon/core/messages.hpp>
 #include <beacon/db/jobs_repo.hpp>
 
+#include "execution_request.hpp"
+
 
 namespace beacon {
 
-enum class Verdict { run, already_completed, job_cancelled };
+enum class Verdict { run, already_completed, job_cancelled, reused };
 
 // A first delivery of a copy (a re-submit, a stale message of an earlier
 // submit, a producer's re-publish) whose execution is `running` has a twin
@@ -58,6 +66,8 @@ struct PreflightItem {
   bool redelivered = false;
   Verdict verdict = Verdict::run;
   std::chrono::steady_clock::time_point waiting_since{};  // set while it waits for a twin's run
+  std::optional<RequestIdentity> reuse_request{};  // set by the worker when the job reuses answers
+  std::optional<ResultEvent> reused_event{};       // verdict reused: the completed event copied from it
 };
 
 class Preflight {
@@ -84,6 +94,9 @@ class Preflight {
   void loop();
   Decision decide(const PreflightItem& item);
   Decision decide_running(const PreflightItem& item);
+  // A `run` verdict of a message with reuse_request: `reused` when an earlier
+  // job answered the same request (the copied event goes into the item).
+  void reuse_if_answered(PreflightItem& item);
   // Writes this worker's heartbeat when it is due (and the database is there).
   void heartbeat_if_due();
   void forget_heartbeat();

@@ -10,6 +10,7 @@ void SlotActions::append(SlotActions&& o) {
   for (auto& p : o.preflight) preflight.push_back(std::move(p));
   for (auto& s : o.start_inference) start_inference.push_back(std::move(s));
   for (auto& s : o.publish_cancelled) publish_cancelled.push_back(std::move(s));
+  for (auto& s : o.publish_reused) publish_reused.push_back(std::move(s));
   absorbed += o.absorbed;
   skipped += o.skipped;
 }
@@ -52,7 +53,8 @@ SlotActions SlotTable::dispatch(ExecutionMessage msg, std::uint64_t tag, bool re
   return a;
 }
 
-SlotActions SlotTable::preflight_done(const ExecutionMessage& msg, PreflightVerdict verdict, bool aborting) {
+SlotActions SlotTable::preflight_done(const ExecutionMessage& msg, PreflightVerdict verdict, bool aborting,
+                                      std::optional<ResultEvent> reused) {
   auto id = slot_id(msg);
   auto it = slots_.find(id);
   // Its delivery died with the old connection, or the slot moved on.
@@ -71,6 +73,14 @@ SlotActions SlotTable::preflight_done(const ExecutionMessage& msg, PreflightVerd
   if (cancels_.cancels(it->second.message)) {
     it->second.phase = SlotPhase::publishing;
     a.publish_cancelled.push_back(id);
+    return a;
+  }
+  // Copied, not paid: after the cancel check (a cancelled job gets no new
+  // answers, even free ones) and the drain deadline, like an inference.
+  if (verdict == PreflightVerdict::reused && reused) {
+    it->second.reused_event = std::move(reused);
+    it->second.phase = SlotPhase::publishing;
+    a.publish_reused.push_back(id);
     return a;
   }
   it->second.phase = SlotPhase::inference;

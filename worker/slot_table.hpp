@@ -28,7 +28,9 @@
 namespace beacon {
 
 // What the preflight said about a slot's message (see preflight.hpp).
-enum class PreflightVerdict { run, already_completed, job_cancelled };
+// reused: an earlier job answered the same request (reuse_lookup.hpp); the
+// event copied from that answer is published instead of paying.
+enum class PreflightVerdict { run, already_completed, job_cancelled, reused };
 
 enum class SlotPhase { preflight, inference, publishing };
 
@@ -47,6 +49,7 @@ struct SlotActions {
   std::vector<PreflightRequest> preflight;        // ask the database before paying
   std::vector<std::string> start_inference;       // slot ids, now in phase inference
   std::vector<std::string> publish_cancelled;     // slot ids whose `cancelled` event to publish
+  std::vector<std::string> publish_reused;        // slot ids whose reused_event (completed) to publish
   std::size_t absorbed = 0;  // deliveries answered by this worker's own running or recent run
   std::size_t skipped = 0;   // deliveries acked because the database says completed
   void append(SlotActions&& other);
@@ -64,6 +67,8 @@ struct Slot {
   SlotPhase phase = SlotPhase::preflight;
   std::string started_at;  // RFC 3339, set when the inference starts
   std::optional<std::int64_t> seed;  // the seed its request carries (params.seed + sample), if any
+  std::optional<std::string> request_digest;  // of the request it sends (infer/request_digest.hpp)
+  std::optional<ResultEvent> reused_event;     // verdict reused: the completed event copied from an earlier job
 };
 
 // One execution in one submission.
@@ -80,7 +85,9 @@ class SlotTable {
 
   // The preflight's verdict on a slot's message. `aborting`: the drain
   // deadline passed, nothing new starts (the deliveries are requeued).
-  SlotActions preflight_done(const ExecutionMessage& msg, PreflightVerdict verdict, bool aborting);
+  // `reused`: the completed event to publish for verdict reused.
+  SlotActions preflight_done(const ExecutionMessage& msg, PreflightVerdict verdict, bool aborting,
+                             std::optional<ResultEvent> reused = std::nullopt);
 
   // Acks (an outcome is recorded) or requeues every delivery waiting on the
   // slot, then forgets it. Parked deliveries of other submissions are acked

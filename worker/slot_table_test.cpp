@@ -44,6 +44,42 @@ TEST_F(SlotTableTest, ANewMessageGoesToThePreflightThenToInference) {
   EXPECT_EQ(table.find(slot_id(m))->phase, SlotPhase::inference);
 }
 
+// Reuse across jobs: a copied answer is published as the slot's terminal
+// event, no inference starts; its confirm settles the slot like any completion.
+TEST_F(SlotTableTest, ReusedPublishesTheCopiedEventWithoutInference) {
+  auto m = message_of(0);
+  table.dispatch(m, 7, false);
+  ResultEvent copied;
+  copied.event = EventKind::completed;
+  copied.key = m.key;
+  auto a = table.preflight_done(m, PreflightVerdict::reused, false, copied);
+  EXPECT_THAT(a.publish_reused, ElementsAre(slot_id(m)));
+  EXPECT_THAT(a.start_inference, IsEmpty());
+  EXPECT_EQ(table.find(slot_id(m))->phase, SlotPhase::publishing);
+  auto b = table.terminal_confirmed(slot_id(m), true);
+  EXPECT_THAT(b.ack, ElementsAre(7u));
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(SlotTableTest, ReusedHonoursCancelAndTheDrainDeadline) {
+  auto m = message_of(0);
+  table.dispatch(m, 7, false);
+  auto a = table.preflight_done(m, PreflightVerdict::reused, true, ResultEvent{});
+  EXPECT_THAT(a.requeue, ElementsAre(7u));
+  EXPECT_THAT(a.publish_reused, IsEmpty());
+  auto c = message_of(1);
+  table.dispatch(c, 8, false);
+  cancels.remember(CancelNotice{"j", 1});
+  auto b = table.preflight_done(c, PreflightVerdict::reused, false, ResultEvent{});
+  EXPECT_THAT(b.publish_cancelled, ElementsAre(slot_id(c)));
+  EXPECT_THAT(b.publish_reused, IsEmpty());
+  // Without the copied event the verdict cannot be honoured: it pays.
+  auto d = message_of(2, 1, "k");
+  table.dispatch(d, 9, false);
+  auto e = table.preflight_done(d, PreflightVerdict::reused, false);
+  EXPECT_THAT(e.start_inference, ElementsAre(slot_id(d)));
+}
+
 TEST_F(SlotTableTest, AlreadyCompletedAcksWithoutInference) {
   auto m = message_of(0);
   table.dispatch(m, 7, true);

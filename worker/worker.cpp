@@ -19,7 +19,6 @@
 #include <beacon/core/control_message.hpp>
 #include <beacon/core/mailbox.hpp>
 #include <beacon/core/messages.hpp>
-#include <beacon/core/prompt.hpp>
 #include <beacon/core/stop_signal.hpp>
 #include <beacon/core/errors.hpp>
 #include <beacon/infer/inference_client.hpp>
@@ -30,6 +29,7 @@
 #include "cancel_memory.hpp"
 #include "confirm_ledger.hpp"
 #include "endpoint_metrics.hpp"
+#include "execution_request.hpp"
 #include "preflight.hpp"
 #include "rate_leaser.hpp"
 #include "reload_signal.hpp"
@@ -74,6 +74,8 @@ PreflightVerdict to_slot_verdict(Verdict v) {
       return PreflightVerdict::already_completed;
     case Verdict::job_cancelled:
       return PreflightVerdict::job_cancelled;
+    case Verdict::reused:
+      return PreflightVerdict::reused;
   }
   return PreflightVerdict::run;
 }
@@ -375,9 +377,13 @@ class Worker {
     if (a.skipped) m_.skipped.inc(a.skipped);
     for (auto tag : a.ack) ack(tag);
     for (auto tag : a.requeue) requeue(tag);
-    for (auto& p : a.preflight)
-      preflight_.submit(PreflightItem{generation_, p.tag, std::move(p.message), p.redelivered, Verdict::run});
+    for (auto& p : a.preflight) {
+      PreflightItem item{generation_, p.tag, std::move(p.message), p.redelivered, Verdict::run};
+      item.reuse_request = reuse_identity(endpoints_, item.message);  // reuse_lookup.hpp
+      preflight_.submit(std::move(item));
+    }
     for (const auto& id : a.publish_cancelled) finish_cancelled(id, "job cancelled before this execution ran");
+    for (const auto& id : a.publish_reused) publish_reused(id);
     for (const auto& id : a.start_inference) start_inference(id);
   }
 
@@ -406,7 +412,8 @@ class Worker {
 
   void on_preflight(PreflightItem p) {
     if (p.generation != generation_) return;  // its delivery died with the old connection
-    run(slots_.preflight_done(p.message, to_slot_verdict(p.verdict), draining_ && aborted_));
+    run(slots_.preflight_done(p.message, to_slot_verdict(p.verdict), draining_ && aborted_,
+                              std::move(p.reused_event)));
   }
 
   void start_inference(const std::string& id) {
@@ -428,18 +435,11 @@ class Worker {
       return publish_terminal(id, e);
     }
     auto started = base_event(EventKind::started, msg, slot->started_at);
-    infer::InferenceRequest req;
-    req.model_id = msg.key.model_id;
-    req.region = msg.key.region;
-    req.system_prompt = render_system_prompt(msg.system_prompt, msg.key.region, msg.key.model_id);
-    req.prompt = msg.prompt;
-    req.params_json = msg.params_json;
-    req.sample = msg.key.sample;
-    req.caller_tag = id;
-    try {
-      slot->seed = infer::sent_seed(*ep, req);
-    } catch (const BadInput&) {
-      // Bad params: the request fails with the reason when it is built.
+    infer::InferenceRequest req = inference_request(msg, id);
+    // Bad params: no identity; the request fails with the reason when it is built.
+    if (auto identity = identify_request(*ep, req)) {
+      slot->seed = identity->seed;
+      slot->request_digest = std::move(identity->digest);  // stored with the answer, for later jobs' reuse
     }
     started.seed = slot->seed;
     boost::asio::post(io_, [this, ep, req = std::move(req), id]() mutable {
@@ -471,6 +471,7 @@ class Worker {
     e.receipt = c.outcome.receipt;
     if (c.outcome.ok) {
       e.output = c.outcome.output;
+      e.request_digest = slot->request_digest;
       if (const auto* ep = endpoints_.find(key.region, key.model_id)) {
         e.cost_usd = infer::cost_usd(ep->prices, *e.output, e.receipt ? e.receipt->latency_ms : 0);
         endpoint_metrics_.spent(ep->parsed_url.redacted(), ep->region, ep->model, *e.output, e.cost_usd);
@@ -485,6 +486,14 @@ class Worker {
                     to_string(e.error->kind));
     }
     publish_terminal(c.slot, e);
+  }
+
+  // An earlier job's answer to the same request, copied (reuse_lookup.hpp);
+  // the slot table hands over only slots that hold the copied event.
+  void publish_reused(const std::string& id) {
+    m_.completed.inc();
+    m_.reused.inc();
+    publish_terminal(id, *slots_.find(id)->reused_event);
   }
 
   void finish_cancelled(const std::string& id, const std::string& why) {

@@ -24,6 +24,10 @@ struct WorkerMetrics {
   metrics::Counter& cancelled = r.counter("beacon_worker_cancelled_total",
                                           "Executions dropped for a cancelled job without an endpoint call", q);
   metrics::Counter& completed = r.counter("beacon_worker_executions_completed_total", "Completed executions", q);
+  metrics::Counter& reused = r.counter(
+      "beacon_worker_executions_reused_total",
+      "Completed executions answered by copying an earlier job's answer to the same request (no endpoint call; "
+      "also counted in beacon_worker_executions_completed_total)", q);
   metrics::Counter& failed = r.counter("beacon_worker_executions_failed_total", "Failed executions", q);
   metrics::Counter& reconnects = r.counter("beacon_worker_broker_reconnects_total", "Broker connections lost", q);
   metrics::Counter& connect_failures = r.counter("beacon_worker_broker_connect_failures_total",

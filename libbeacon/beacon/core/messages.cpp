@@ -51,6 +51,13 @@ const json::Value& read_envelope(json::Document& doc, std::string_view body, std
   return doc;
 }
 
+bool is_request_digest(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 }  // namespace
 
 std::string_view to_string(Classification c) {
@@ -79,6 +86,7 @@ std::string encode(const ExecutionMessage& m) {
   json::write_raw(w, "params", m.params_json.empty() ? "{}" : m.params_json);
   write_str(w, "enqueued_at", m.enqueued_at);
   w.Key("submission"); w.Int(m.submission);
+  if (m.reuse != ReusePolicy::none) write_str(w, "reuse", std::string(to_string(m.reuse)));
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }
@@ -99,6 +107,11 @@ ExecutionMessage decode_execution(std::string_view body) {
   auto submission = json::get_optional_int(o, "submission").value_or(1);
   if (submission < 1) throw BadInput("field 'submission' must be >= 1");
   m.submission = static_cast<int>(submission);
+  if (auto reuse = json::get_optional_string(o, "reuse")) {
+    auto policy = parse_reuse_policy(*reuse);
+    if (!policy) throw BadInput("field 'reuse' must be \"completed\" or absent");
+    m.reuse = *policy;
+  }
   return m;
 }
 
@@ -114,6 +127,13 @@ std::string encode(const ResultEvent& e) {
   w.Key("submission"); w.Int(e.submission);
   if (e.seed) { w.Key("seed"); w.Int64(*e.seed); }
   if (e.cost_usd) { w.Key("cost_usd"); w.Double(*e.cost_usd); }
+  if (e.request_digest) write_str(w, "request_digest", *e.request_digest);
+  if (e.reused_from) {
+    w.Key("reused_from");
+    w.StartObject();
+    write_key(w, *e.reused_from);
+    w.EndObject();
+  }
   if (!e.started_at.empty()) write_str(w, "started_at", e.started_at);
   if (!e.completed_at.empty()) write_str(w, "completed_at", e.completed_at);
   if (e.output) {
@@ -168,6 +188,11 @@ ResultEvent decode_event(std::string_view body) {
   e.seed = json::get_optional_int(o, "seed");
   e.cost_usd = json::get_optional_number(o, "cost_usd");
   if (e.cost_usd && !(*e.cost_usd >= 0 && *e.cost_usd < 1e9)) throw BadInput("field 'cost_usd' out of range");
+  e.request_digest = json::get_optional_string(o, "request_digest");
+  if (e.request_digest && !is_request_digest(*e.request_digest))
+    throw BadInput("field 'request_digest' must be 64 lower-case hex digits");
+  if (auto it = o.FindMember("reused_from"); it != o.MemberEnd() && !it->value.IsNull())
+    e.reused_from = read_key(json::require_object(it->value, "field 'reused_from'"));
   e.started_at = json::get_optional_string(o, "started_at").value_or("");
   e.completed_at = json::get_optional_string(o, "completed_at").value_or("");
   if (auto it = o.FindMember("output"); it != o.MemberEnd() && !it->value.IsNull()) {

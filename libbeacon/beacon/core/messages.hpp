@@ -9,6 +9,7 @@
 #include <beacon/core/error_kind.hpp>
 #include <beacon/core/errors.hpp>
 #include <beacon/core/ids.hpp>
+#include <beacon/core/reuse.hpp>
 #include <beacon/core/state_machine.hpp>
 
 namespace beacon {
@@ -37,6 +38,9 @@ struct ExecutionMessage {
   // asks Postgres before inference for redelivered messages and for
   // submission > 1, so a finished execution never reaches the GPU again.
   int submission = 1;
+  // The job's "reuse" (core/reuse.hpp): "reuse": "completed" on the wire,
+  // absent = none.
+  ReusePolicy reuse = ReusePolicy::none;
 };
 
 enum class Classification { answered, refused, empty };
@@ -83,6 +87,12 @@ struct ResultEvent {
   // What the answer cost (USD) by the endpoint entry's prices; absent when
   // the entry has none (infer/pricing.hpp).
   std::optional<double> cost_usd;
+  // SHA-256 (hex) of the exact request (infer/request_digest.hpp), carried by
+  // a completed event so later jobs with "reuse": "completed" can find it.
+  std::optional<std::string> request_digest;
+  // Set on a completed event whose answer was copied from an earlier job's
+  // completed execution (this key) instead of calling the endpoint.
+  std::optional<ExecutionKey> reused_from;
 };
 
 std::string encode(const ExecutionMessage& m);

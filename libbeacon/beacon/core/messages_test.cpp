@@ -123,4 +123,42 @@ TEST(Messages, EventCarriesSubmission) {
                BadInput);
 }
 
+// Issue 10, reuse: the job's policy travels with each message; absent is
+// none (messages of older producers), anything but "completed" is refused.
+TEST(Messages, ExecutionCarriesReusePolicy) {
+  auto m = sample_message();
+  EXPECT_EQ(encode(m).find("reuse"), std::string::npos) << "no reuse: the field is not written";
+  EXPECT_EQ(decode_execution(encode(m)).reuse, ReusePolicy::none);
+  m.reuse = ReusePolicy::completed;
+  EXPECT_NE(encode(m).find(R"("reuse":"completed")"), std::string::npos);
+  EXPECT_EQ(decode_execution(encode(m)).reuse, ReusePolicy::completed);
+  EXPECT_THROW(decode_execution(R"({"v":1,"job_id":"j","region":"r","model_id":"m","sample":0,"reuse":"all"})"),
+               BadInput);
+}
+
+// A completed event carries the request's digest, and a reused one the key of
+// the execution its answer was copied from.
+TEST(Messages, CompletedEventCarriesDigestAndReusedFrom) {
+  ResultEvent e;
+  e.event = EventKind::completed;
+  e.key = {"job-2", "eu-west", "m", "q", 1};
+  e.output = Output{"42", Classification::answered, "stop", 3, 1};
+  e.request_digest = std::string(64, 'a');
+  e.reused_from = ExecutionKey{"job-1", "eu-west", "m", "q", 1};
+  auto back = decode_event(encode(e));
+  EXPECT_EQ(back.request_digest, e.request_digest);
+  ASSERT_TRUE(back.reused_from);
+  EXPECT_EQ(*back.reused_from, *e.reused_from);
+  ResultEvent plain;
+  plain.event = EventKind::started;
+  plain.key = e.key;
+  auto p = decode_event(encode(plain));
+  EXPECT_FALSE(p.request_digest);
+  EXPECT_FALSE(p.reused_from);
+  const std::string head = R"({"v":1,"event":"completed","job_id":"j","region":"r","model_id":"m","sample":0,)";
+  EXPECT_THROW(decode_event(head + R"("request_digest":"xyz"})"), BadInput);
+  EXPECT_THROW(decode_event(head + R"("reused_from":{"job_id":"j k","region":"r","model_id":"m","sample":0}})"),
+               BadInput);
+}
+
 }  // namespace beacon

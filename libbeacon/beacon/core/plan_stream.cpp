@@ -74,6 +74,7 @@ bool PlanStream::next(std::size_t max, PlanChunk& out) {
     msg.prompt = question_.prompt;
     msg.system_prompt = spec_.system_prompt;
     msg.params_json = spec_.params_json;
+    msg.reuse = spec_.reuse;
     msg.enqueued_at = enqueued_at_;
     msg.submission = submission_;
     out.messages.push_back(std::move(msg));

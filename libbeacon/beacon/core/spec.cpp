@@ -144,7 +144,7 @@ JobSpec parse_job_spec(std::string_view text, const std::string& spec_dir) {
     throw SpecError("spec", e.what());
   }
   if (!doc.IsObject()) throw SpecError("spec", "must be a JSON object");
-  static const std::set<std::string> known = {"job_id", "models", "regions", "questions", "questions_file", "samples", "system_prompt", "params"};
+  static const std::set<std::string> known = {"job_id", "models", "regions", "questions", "questions_file", "samples", "system_prompt", "params", "reuse"};
   for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m)
     if (!known.count(m->name.GetString())) throw SpecError(m->name.GetString(), "unknown field");
 
@@ -172,6 +172,12 @@ JobSpec parse_job_spec(std::string_view text, const std::string& spec_dir) {
   if (spec.system_prompt.size() > kMaxPromptBytes)
     throw SpecError("system_prompt", "exceeds " + std::to_string(kMaxPromptBytes) + " bytes");
   spec.params_json = read_params(doc);
+  if (auto it = doc.FindMember("reuse"); it != doc.MemberEnd()) {
+    std::optional<ReusePolicy> policy;
+    if (it->value.IsString()) policy = parse_reuse_policy({it->value.GetString(), it->value.GetStringLength()});
+    if (!policy) throw SpecError("reuse", "must be \"completed\" (copy answers of earlier jobs) or absent");
+    spec.reuse = *policy;
+  }
   if (auto it = doc.FindMember("questions_file"); it != doc.MemberEnd() && !it->value.IsNull()) {
     if (doc.HasMember("questions") && !doc["questions"].IsNull())
       throw SpecError("questions_file", "the spec has \"questions\" too: give the questions one way");
@@ -225,6 +231,10 @@ std::string JobSpec::canonical_json() const {
   w.Key("samples"); w.Int(samples);
   w.Key("system_prompt"); w.String(system_prompt.c_str(), system_prompt.size());
   json::write_raw(w, "params", params_json);
+  if (reuse != ReusePolicy::none) {
+    const auto r = to_string(reuse);
+    w.Key("reuse"); w.String(r.data(), r.size());
+  }
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }

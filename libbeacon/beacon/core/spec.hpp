@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <beacon/core/messages.hpp>
+#include <beacon/core/reuse.hpp>
 
 namespace beacon {
 
@@ -38,6 +39,9 @@ struct JobSpec {
   int samples = 1;
   std::string system_prompt;
   std::string params_json = "{}";
+  // "reuse": "completed" (core/reuse.hpp); absent = none. In the canonical
+  // form only when set, so the specs of jobs stored before it stay equal.
+  ReusePolicy reuse = ReusePolicy::none;
 
   std::size_t execution_count() const;
   std::size_t question_count() const;  // inline or in the file; 0: none

@@ -77,6 +77,10 @@ TEST(Spec, EveryRejectionNamesItsField) {
   EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"modles":["x"]})"), "modles");
   EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"params":{"temperature":"hot"}})"), "params.temperature");
   EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"params":{"max_tokens":0}})"), "params.max_tokens");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"reuse":"always"})"), "reuse");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"reuse":true})"), "reuse");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"reuse":null})"), "reuse");
+  EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"reuse":"completed"})"), "accepted");
   std::string big(kMaxPromptBytes + 1, 'x');
   EXPECT_EQ(rejected_field(R"({"models":["m"],"regions":["r"],"questions":[{"id":"q","prompt":")" + big + "\"}]}"),
             "questions[0].prompt");
@@ -91,6 +95,22 @@ TEST(Spec, GeneratedJobIdsAreValidAndDistinct) {
   auto b = generate_job_id();
   EXPECT_TRUE(is_valid_id(a));
   EXPECT_NE(a, b);
+}
+
+// Issue 10: "reuse" reaches every planned message, and the canonical form
+// carries it only when set (jobs stored before the field compare equal).
+TEST(Spec, ReuseReachesEveryMessageAndTheCanonicalFormOnlyWhenSet) {
+  auto off = parse_job_spec(R"({"job_id":"j","models":["m"],"regions":["r"],"samples":2})");
+  EXPECT_EQ(off.reuse, ReusePolicy::none);
+  EXPECT_EQ(off.canonical_json().find("reuse"), std::string::npos);
+  for (const auto& m : off.plan(1, "")) EXPECT_EQ(m.reuse, ReusePolicy::none);
+  auto on = parse_job_spec(R"({"job_id":"j","models":["m"],"regions":["r"],"samples":2,"reuse":"completed"})");
+  EXPECT_EQ(on.reuse, ReusePolicy::completed);
+  EXPECT_NE(on.canonical_json().find(R"("reuse":"completed")"), std::string::npos);
+  EXPECT_EQ(parse_job_spec(on.canonical_json()).reuse, ReusePolicy::completed);
+  auto plan = on.plan(1, "");
+  ASSERT_EQ(plan.size(), 2u);
+  for (const auto& m : plan) EXPECT_EQ(m.reuse, ReusePolicy::completed);
 }
 
 }  // namespace beacon

@@ -157,6 +157,7 @@ std::string render_execution_json(const ExecutionDetail& d) {
   w.Int(r.attempts);
   put_optional(w, "seed", r.seed);
   put_optional(w, "cost_usd", r.cost_usd);
+  put_raw_or_null(w, "reused_from", r.reused_from_json);  // the source of a copied answer (reuse)
   put_optional(w, "worker_id", r.worker_id);
   put_optional(w, "prompt", d.prompt);
   put_optional(w, "system_prompt", d.system_prompt);

@@ -104,6 +104,25 @@ void write_event(json::Writer& w, std::size_t i, const ResultEvent& e, const std
     w.Key("cost_usd");
     w.Double(*e.cost_usd);
   }
+  if (e.request_digest) {
+    w.Key("request_digest");
+    write_string(w, *e.request_digest);
+  }
+  if (e.reused_from) {
+    w.Key("reused_from");
+    w.StartObject();
+    w.Key("job_id");
+    write_string(w, e.reused_from->job_id);
+    w.Key("region");
+    write_string(w, e.reused_from->region);
+    w.Key("model_id");
+    write_string(w, e.reused_from->model_id);
+    w.Key("question_id");
+    write_string(w, e.reused_from->question_id);
+    w.Key("sample");
+    w.Int(e.reused_from->sample);
+    w.EndObject();
+  }
   write_time(w, "started_us", started_at);
   write_time(w, "completed_us", e.completed_at);
 

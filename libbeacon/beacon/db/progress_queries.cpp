@@ -50,6 +50,7 @@ ExecutionRow to_execution(const std::string& job_id, const pqxx::row& r) {
   x.updated_at = r[16].as<std::string>();
   x.seed = opt<std::int64_t>(r[17]);
   x.cost_usd = opt<double>(r[18]);
+  x.reused_from_json = opt<std::string>(r[19]);
   return x;
 }
 
@@ -137,6 +138,13 @@ std::vector<GroupProgress> load_groups(pqxx::connection& conn, const std::string
       out.push_back(std::move(g));
     }
     return out;
+  });
+}
+
+std::int64_t load_reused(pqxx::connection& conn, const std::string& job_id) {
+  return transact(conn, [&](pqxx::work& w) -> std::int64_t {
+    const pqxx::result r = w.exec_params(std::string(sql::job_reused), job_id);
+    return r.empty() ? 0 : r[0][0].as<std::int64_t>();
   });
 }
 

@@ -90,7 +90,14 @@ struct ExecutionRow {
   std::string updated_at;
   std::optional<std::int64_t> seed;  // the seed the request carried (params.seed + sample)
   std::optional<double> cost_usd;    // by the endpoint's prices; nullopt = unpriced
+  // A copied answer (migration 0010): {"job_id","region","model_id","question_id","sample"}
+  // of the execution it was copied from; nullopt = the row paid for its own answer.
+  std::optional<std::string> reused_from_json;
 };
+
+// The job's completed executions whose answer was copied from an earlier job
+// (the maintained jobs.reused, migration 0010); 0 for an unknown job.
+std::int64_t load_reused(pqxx::connection& conn, const std::string& job_id);
 
 // One execution by its key; nullopt when there is no such row.
 std::optional<ExecutionRow> load_execution(pqxx::connection& conn, const ExecutionKey& key);

@@ -36,6 +36,9 @@ struct JobSummary {
   bool stalled = false;    // no execution finished for a while though work remains
   std::optional<double> stalled_for_s;
   Spend spend;  // filled by callers that load the groups (status)
+  // Completed executions copied from an earlier job's answer (reuse), also in
+  // counts.completed; filled by `status` (nullopt: not loaded, not shown).
+  std::optional<long> reused;
 };
 
 struct GroupRow {

@@ -80,6 +80,8 @@ std::string render_status(const JobSummary& job, const std::vector<GroupRow>& gr
     if (sp.cost_usd) out << " · cost " << format_usd(*sp.cost_usd);
     out << "\n";
   }
+  if (job.reused.value_or(0) > 0)
+    out << "reused " << *job.reused << " of the completed (answers copied from earlier jobs, not paid)\n";
   if (job.stalled)
     out << "⚠ stalled: no execution finished for " << format_duration(job.stalled_for_s.value_or(0))
         << " while work remains\n";
@@ -108,6 +110,7 @@ std::string render_status_json(const JobSummary& job, const std::vector<GroupRow
   write_optional(w, "eta_s", job.eta_s);
   w.Key("stalled"); w.Bool(job.stalled);
   write_spend(w, job.spend);
+  if (job.reused) { w.Key("reused"); w.Int64(*job.reused); }
   w.Key(group_key.c_str());
   w.StartArray();
   for (const auto& g : groups) {

@@ -84,6 +84,22 @@ TEST(StatusText, JsonHasTheDocumentedFields) {
             "\n");
 }
 
+// Issue 10, reuse: copied answers are completed executions, and status says
+// how many of them were copied instead of paid.
+TEST(StatusText, SaysHowManyCompletedWereReused) {
+  JobSummary job;
+  job.job_id = "j";
+  job.status = "completed";
+  job.counts = counts(6, 6, 0, 0);
+  EXPECT_EQ(render_status(job, {}, "questions").find("reused"), std::string::npos) << "nothing reused: no line";
+  job.reused = 6;
+  auto text = render_status(job, {}, "questions");
+  EXPECT_NE(text.find("completed 6 ·"), std::string::npos) << text;
+  EXPECT_NE(text.find("reused 6 of the completed (answers copied from earlier jobs, not paid)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(render_status_json(job, {}, "questions").find(R"("reused":6)"), std::string::npos);
+}
+
 TEST(StatusText, TokensAndCostOfTheJobAndEachGroup) {
   JobSummary job;
   job.job_id = "j";

@@ -11,6 +11,7 @@
 #include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
 #include <beacon/db/progress_store.hpp>
+#include <beacon/db/request_reuse.hpp>
 
 #include "test_db.hpp"
 
@@ -117,6 +118,60 @@ TEST_F(DbTest, DuplicatesAndLateStartedChangeNothing) {
                            keys[7].job_id, keys[7].region, keys[7].model_id, keys[7].question_id, keys[7].sample)[0]
                 .as<std::string>(),
             "worker-" + keys[7].region + "-1");
+}
+
+// Reuse across jobs (migration 0010): a paid answer stores its request's
+// digest and the look-up finds it for another job, never for its own; a
+// copied answer stores reused_from and moves jobs.reused once, however often
+// the batch is replayed.
+TEST_F(DbTest, DigestsAreStoredFoundByOtherJobsAndReusedRowsCountedOnce) {
+  const Registration paid = register_job(conn(), spec72(unique_id("reuse-src")), kNow);
+  const Registration copy = register_job(conn(), spec72(unique_id("reuse-dst")), kNow);
+  const auto src = keys_of(paid);
+  const auto dst = keys_of(copy);
+  // 64 hex digits unique to this run (rows of earlier runs must not match).
+  std::string digest;
+  for (unsigned char ch : unique_id("digest")) {
+    digest += "0123456789abcdef"[ch >> 4];
+    digest += "0123456789abcdef"[ch & 0xf];
+  }
+  digest = (digest + std::string(64, '0')).substr(0, 64);
+  std::vector<ResultEvent> answers = all(EventKind::completed, src);
+  answers[3].request_digest = digest;
+  apply_events(conn(), answers);
+  EXPECT_FALSE(find_reusable_answer(conn(), digest, paid.job_id)) << "a job's own rows are not an earlier job's";
+  auto found = find_reusable_answer(conn(), digest, copy.job_id);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->source, src[3]);
+  EXPECT_EQ(found->output.text, "answer to " + src[3].question_id);
+  EXPECT_EQ(found->output.prompt_tokens, 10);
+  EXPECT_EQ(found->output.completion_tokens, 20);
+  EXPECT_FALSE(find_reusable_answer(conn(), std::string(64, 'e'), copy.job_id));
+
+  ResultEvent reused = make_event(EventKind::completed, dst[3]);
+  reused.receipt.reset();
+  reused.cost_usd = 0.0;
+  reused.request_digest = digest;
+  reused.reused_from = src[3];
+  for (int round = 0; round < 3; ++round) apply_events(conn(), {reused});
+  EXPECT_EQ(job_field(conn(), copy.job_id, "reused"), "1");
+  EXPECT_EQ(job_field(conn(), paid.job_id, "reused"), "0");
+  expect_counters_match_rows(conn(), copy.job_id);
+  {
+    pqxx::nontransaction t(conn());
+    const auto row = t.exec_params1(
+        "SELECT reused_from->>'job_id', (reused_from->>'sample')::int, encode(request_digest, 'hex'), cost_usd "
+        "FROM executions WHERE (job_id, region, model_id, question_id, sample) = ($1, $2, $3, $4, $5)",
+        dst[3].job_id, dst[3].region, dst[3].model_id, dst[3].question_id, dst[3].sample);
+    EXPECT_EQ(row[0].as<std::string>(), paid.job_id);
+    EXPECT_EQ(row[1].as<int>(), src[3].sample);
+    EXPECT_EQ(row[2].as<std::string>(), digest);
+    EXPECT_EQ(row[3].as<double>(), 0.0);
+  }
+  // The paid answer is preferred to its copy as a source.
+  auto again = find_reusable_answer(conn(), digest, unique_id("reuse-third"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->source, src[3]);
 }
 
 TEST_F(DbTest, FailedThenCompletedMovesTheCounters) {

@@ -6,7 +6,8 @@
 -- $1 JSON array, one element per execution key (reduced in C++, event_batch.hpp):
 --   {i, job_id, region, model_id, question_id, sample, status (the status the
 --    event moves to), submission, worker_id, attempt, started_us, completed_us, output,
---    classification, receipt, latency_ms, prompt_tokens, completion_tokens, error, seed, cost_usd}
+--    classification, receipt, latency_ms, prompt_tokens, completion_tokens, error, seed, cost_usd,
+--    request_digest (hex), reused_from}
 -- Returns one row per element: i, known (the execution exists), transitioned.
 -- The transaction has locked the jobs rows first (lock_jobs.sql).
 WITH ev AS MATERIALIZED (
@@ -15,7 +16,8 @@ WITH ev AS MATERIALIZED (
     i integer, job_id text, region text, model_id text, question_id text, sample integer,
     status text, submission integer, worker_id text, attempt integer, started_us bigint, completed_us bigint,
     output jsonb, classification text, receipt jsonb, latency_ms double precision,
-    prompt_tokens bigint, completion_tokens bigint, error jsonb, seed bigint, cost_usd double precision)
+    prompt_tokens bigint, completion_tokens bigint, error jsonb, seed bigint, cost_usd double precision,
+    request_digest text, reused_from jsonb)
 ),
 -- The rows before the change, locked in key order. FOR UPDATE returns the
 -- latest committed version, so old_status is what the UPDATE below replaces.
@@ -50,6 +52,11 @@ changed AS (
       seed = coalesce(ev.seed, e.seed),
       -- What the answer cost (migrations/0008); replaced with the outcome.
       cost_usd = CASE WHEN ev.status = 'running' THEN e.cost_usd ELSE ev.cost_usd END,
+      -- The request's digest and, for a copied answer, its source
+      -- (migrations/0010); replaced with the outcome.
+      request_digest = CASE WHEN ev.status = 'running' THEN e.request_digest
+                            ELSE decode(ev.request_digest, 'hex') END,
+      reused_from = CASE WHEN ev.status = 'running' THEN e.reused_from ELSE ev.reused_from END,
       updated_at = now()
   FROM ev
   JOIN pre USING (job_id, region, model_id, question_id, sample)
@@ -61,7 +68,8 @@ changed AS (
     -- `completed` (paid work) and `started` (a worker really runs it: the new
     -- submission's copy then waits for that run instead of paying again) land.
     AND (ev.status IN ('completed', 'running') OR coalesce(ev.submission, 1) >= e.submission)
-  RETURNING ev.i, e.job_id, pre.old_status, e.status AS new_status, e.started_at
+  RETURNING ev.i, e.job_id, pre.old_status, e.status AS new_status, e.started_at,
+            e.reused_from IS NOT NULL AS reused
 ),
 -- Counter moves per job: +1 for the status entered, -1 for the status left.
 moved AS (
@@ -70,6 +78,8 @@ moved AS (
          (count(*) FILTER (WHERE new_status = 'failed') - count(*) FILTER (WHERE old_status = 'failed'))::integer AS failed,
          (count(*) FILTER (WHERE new_status = 'cancelled') - count(*) FILTER (WHERE old_status = 'cancelled'))::integer AS cancelled,
          (count(*) FILTER (WHERE new_status = 'running') - count(*) FILTER (WHERE old_status = 'running'))::integer AS running,
+         -- Completed is final, so a reused row enters the count once and never leaves it.
+         (count(*) FILTER (WHERE new_status = 'completed' AND reused))::integer AS reused,
          min(started_at) AS first_started
   FROM changed
   GROUP BY job_id
@@ -83,6 +93,7 @@ jobs_moved AS (
       failed = j.failed + m.failed,
       cancelled = j.cancelled + m.cancelled,
       running = j.running + m.running,
+      reused = j.reused + m.reused,
       status = beacon_job_status(j.status, j.total, j.completed + m.completed, j.failed + m.failed,
                                  j.cancelled + m.cancelled, true),
       progress = beacon_job_progress(j.total, j.completed + m.completed + j.failed + m.failed

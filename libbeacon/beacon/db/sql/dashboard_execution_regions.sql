@@ -5,7 +5,8 @@
 SELECT region, model_id, question_id, sample, status, attempts, worker_id,
        output::text, classification, receipt::text, error::text,
        latency_ms, prompt_tokens, completion_tokens,
-       beacon_rfc3339(started_at), beacon_rfc3339(completed_at), beacon_rfc3339(updated_at), seed, cost_usd
+       beacon_rfc3339(started_at), beacon_rfc3339(completed_at), beacon_rfc3339(updated_at), seed, cost_usd,
+       reused_from::text
 FROM executions
 WHERE job_id = $1 AND model_id = $2 AND question_id = $3 AND sample = $4::integer
 ORDER BY region
