@@ -29,11 +29,15 @@
 #        BENCH_LATENCIES (default "0:0 200:50", latency:jitter ms per run),
 #        BENCH_QUESTIONS (1000), BENCH_SAMPLES (1), BENCH_MODELS (10),
 #        BENCH_CONCURRENCY (64), BENCH_JOB_TIMEOUT (300 s per job),
-#        BENCH_QUEUE_TYPE (quorum; `classic` for BEACON_QUEUE_TYPE), BENCH_KEEP_DATA=1.
+#        BENCH_QUEUE_TYPE (quorum; `classic` for BEACON_QUEUE_TYPE), BENCH_KEEP_DATA=1,
+#        BENCH_CELERY (1: after each beacon run, the same job through a Celery
+#        pipeline of the same topology on the same broker and database, and the
+#        ratio; bench/celery_run.sh; 0 skips it).
 # Bounded: every wait has a deadline; a whole run takes about 3 minutes on 2 cores.
 set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/celery_run.sh"
 
 LOG_DIR=$ROOT/.run/bench-throughput
 REGIONS=(us-east eu-west asia-pacific)
@@ -171,6 +175,7 @@ run_one() {
   [[ -n $PG_PID ]] && pg1=$(cpu_ticks_tree "$PG_PID")
   local e2e_s db_s
   e2e_s=$(s_between "$t0" "$t2")
+  LAST_E2E_S=$e2e_s
   db_s=$(pg -At -v job="$job" <<<"select round(extract(epoch from finished_at - created_at)::numeric, 2) from jobs where job_id = :'job'")
 
   local final
@@ -245,6 +250,12 @@ run_one() {
 
 for lj in "${LATENCIES[@]}"; do
   run_one "${lj%%:*}" "${lj##*:}"
+  if [[ ${BENCH_CELERY:-1} == 1 ]]; then
+    beacon_rate=$(rate "$TOTAL" "$LAST_E2E_S")
+    run_celery "${lj%%:*}" "${lj##*:}"
+    SUMMARY+=("$(printf 'latency %s ms: beacon %s exec/s / Celery %s exec/s = %s x' "${lj%%:*}" "$beacon_rate" \
+      "$CELERY_RATE" "$(awk -v a="$beacon_rate" -v b="$CELERY_RATE" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }')")")
+  fi
 done
 
 say "dead-letter queue (must be empty)"
