@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 
 #include "support/faults.hpp"
 #include "support/fleet.hpp"
+#include "support/process.hpp"
 #include "support/wait.hpp"
 
 namespace beacon::test {
@@ -83,14 +85,30 @@ TEST(RateLimits, ThreeWorkersInTwoRegionsShareOneLimitOf600PerMinute) {
   const std::vector<std::string> regions{"rl-a-" + suffix, "rl-b-" + suffix};
   const auto file = endpoints(f, R"({"requests_per_minute": 600, "timeout_s": 10})", regions);
   f.start_writer();
+  std::vector<Process*> workers;
   for (const auto& [region, id] : std::vector<std::pair<std::string, std::string>>{
            {regions[0], "rl-a1"}, {regions[0], "rl-a2"}, {regions[1], "rl-b1"}}) {
-    f.start_worker(region, {"--endpoints", file, "--concurrency", "16", "--worker-id", id + "-" + suffix});
+    workers.push_back(
+        &f.start_worker(region, {"--endpoints", file, "--concurrency", "16", "--worker-id", id + "-" + suffix}));
   }
   const auto job = "rl-share-" + suffix;
   constexpr long kTotal = 2 * 200;  // 40 s at the limit: a 30 s window well inside the run
   auto s = f.submit(numbered_spec(regions, {"llama3.2-1b"}, 200, job), job);
   ASSERT_EQ(s.exit_code, 0) << s.err;
+
+  // A busy machine stalls processes. Freeze one worker (SIGSTOP) for less
+  // than a lease, several times: when it thaws, what its lease accrued while
+  // it was frozen must not go out at once on top of the others' share (the
+  // old schedule sent it all: seconds of 17-19 requests).
+  auto requests = [&] { return by_status(f, "200"); };
+  for (int round = 0; round < 4; ++round) {
+    const long before = requests();
+    ASSERT_TRUE(eventually([&] { return requests() >= before + 40; }, 30s))
+        << "the fleet stopped sending before pause " << round << ": " << requests() << " requests";
+    workers[0]->signal(SIGSTOP);
+    std::this_thread::sleep_for(700ms);  // the stall being simulated, not a wait for a condition
+    workers[0]->signal(SIGCONT);
+  }
   ASSERT_TRUE(f.wait_finished(job, 180s)) << f.logs_tail();
   auto e = f.executions(job);
   EXPECT_EQ(e.completed, kTotal);

@@ -6,11 +6,15 @@
 // schedule sends its share across those 2 s instead of bursting it, and the
 // fleet as a whole sends at the bucket's rate.
 //
-// What was accrued and not used by the time its lease ended (plus a short
-// grace) is forfeited: capacity cannot be hoarded and spent later on top of
-// what other workers were granted meanwhile. Tokens may go into debt (a
-// request's estimate only needs the balance to be positive; usage corrections
-// can subtract more): later leases pay the debt before anything else is sent.
+// Use it or lose it: capacity that accrued and was not used within kBurst is
+// forfeited (the balance never holds more than kBurst's worth of the live
+// leases' rate, or one unit), and whatever is left when the last lease ends
+// (plus kBurst) goes too. So a worker that was stalled (a busy machine, a
+// long GC-like pause of the process) cannot send a whole lease at once on
+// top of what other workers were granted for the same moment: its burst is
+// bounded by kBurst of its share. Tokens may go into debt (a request's
+// estimate only needs the balance to be positive; usage corrections can
+// subtract more): later leases pay the debt before anything else is sent.
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -20,12 +24,14 @@ namespace beacon::infer {
 class LeaseSchedule {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr std::chrono::milliseconds kGrace{250};  // timer lag between a lease's end and its use
+  // How long accrued capacity may wait to be used: covers timer lag between
+  // the moment capacity accrues and the request it lets out.
+  static constexpr std::chrono::milliseconds kBurst{250};
 
   // Adds a lease; start <= end. Leases of one worker come from one bucket in
   // time order, so they do not overlap.
   void add(double amount, Clock::time_point start, Clock::time_point end);
-  // Accrued and not used, debt included (may be negative). Folds finished leases.
+  // Accrued and not used nor forfeited, debt included (may be negative).
   double available(Clock::time_point now);
   // Booked in live leases but not yet accrued: what the schedule still brings.
   double ahead(Clock::time_point now);
@@ -46,11 +52,15 @@ class LeaseSchedule {
     Clock::time_point start;
     Clock::time_point end;
     double accrued(Clock::time_point now) const;
+    double per_second() const;
   };
-  void fold(Clock::time_point now);
+  // Accrues the live leases up to `now` (never backwards), caps the balance
+  // at the burst and drops leases that ended more than kBurst ago.
+  void advance(Clock::time_point now);
 
   std::deque<Lease> live_;
-  double balance_ = 0;  // finished leases' amounts minus everything used
+  double balance_ = 0;            // accrued minus used and forfeited
+  Clock::time_point accrued_to_{};  // the leases' accrual is in balance_ up to here
 };
 
 }  // namespace beacon::infer

@@ -26,20 +26,45 @@ TEST(LeaseSchedule, ALeaseAccruesEvenlyOverItsSpan) {
   const auto t0 = Clock::now();
   s.add(10, t0, t0 + 1s);
   EXPECT_DOUBLE_EQ(s.available(t0), 0);
-  EXPECT_NEAR(s.available(t0 + 500ms), 5, 1e-9);
-  EXPECT_NEAR(s.ahead(t0 + 500ms), 5, 1e-9);
-  EXPECT_NEAR(s.available(t0 + 1s), 10, 1e-9);
-  s.take(4);
-  EXPECT_NEAR(s.available(t0 + 1s), 6, 1e-9);
+  EXPECT_NEAR(s.available(t0 + 100ms), 1, 1e-9);
+  EXPECT_NEAR(s.ahead(t0 + 100ms), 9, 1e-9);
+  // Used as it accrues, the whole lease goes out across its span.
+  double sent = 0;
+  for (auto t = t0 + 100ms; t <= t0 + 1s; t += 100ms) {
+    while (s.available(t) >= 1 - 1e-9) {
+      s.take(1);
+      sent += 1;
+    }
+  }
+  EXPECT_NEAR(sent, 10, 1e-9);
+  EXPECT_NEAR(s.ahead(t0 + 1s), 0, 1e-9);
+}
+
+// A worker stalled through its whole lease (a busy machine) would send the
+// lease at once on top of what the next worker was granted for that moment:
+// the old schedule let it (10 here); now it gets kBurst of the rate.
+TEST(LeaseSchedule, AStalledWorkerCannotBurstWhatAccruedWhileItStalled) {
+  LeaseSchedule s;
+  const auto t0 = Clock::now();
+  s.add(10, t0, t0 + 1s);
+  EXPECT_DOUBLE_EQ(s.available(t0), 0);
+  EXPECT_NEAR(s.available(t0 + 1s), 2.5, 1e-9) << "kBurst (250 ms) of 10 per second";
+}
+
+TEST(LeaseSchedule, ASlowLeaseOfOneRequestCanStillBeUsed) {
+  LeaseSchedule s;
+  const auto t0 = Clock::now();
+  s.add(1, t0, t0 + 10s);  // 6 requests a minute
+  EXPECT_NEAR(s.available(t0 + 10s), 1, 1e-9) << "the cap is one unit at least";
 }
 
 TEST(LeaseSchedule, WhatWasNotUsedByTheLeasesEndIsForfeited) {
   LeaseSchedule s;
   const auto t0 = Clock::now();
   s.add(10, t0, t0 + 1s);
-  s.take(3);
-  EXPECT_NEAR(s.available(t0 + 1s + LeaseSchedule::kGrace - 1ms), 7, 1e-9) << "kept during the grace";
-  EXPECT_DOUBLE_EQ(s.available(t0 + 1s + LeaseSchedule::kGrace), 0) << "then forfeited: no hoarding";
+  s.take(1);
+  EXPECT_NEAR(s.available(t0 + 1s + LeaseSchedule::kBurst - 1ms), 2.5, 1e-9) << "kept, to the burst, a moment";
+  EXPECT_DOUBLE_EQ(s.available(t0 + 1s + LeaseSchedule::kBurst), 0) << "then forfeited: no hoarding";
 }
 
 TEST(LeaseSchedule, TokenDebtIsPaidByLaterLeasesFirst) {
@@ -134,7 +159,8 @@ TEST(FleetRateLimits, NeedsAskForAShareOfOneSpanAndNothingWhenEnoughIsBooked) {
   limits.grant("k", {10, t0, t0 + 1s}, {});
   EXPECT_TRUE(limits.needs(t0).empty());
   Clock::time_point retry{};
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(limits.try_take("k", 0, t0 + 600ms, retry));
+  // Taken as it accrues (capacity not used within LeaseSchedule::kBurst is forfeited).
+  for (int i = 1; i <= 6; ++i) ASSERT_TRUE(limits.try_take("k", 0, t0 + i * 100ms, retry)) << i;
   EXPECT_FALSE(limits.needs(t0 + 600ms).empty()) << "less than half a span left: book the next";
   limits.set_demand("k", "entry", 2, 0);
   EXPECT_TRUE(limits.needs(t0 + 600ms).empty()) << "what is held covers a small demand";
