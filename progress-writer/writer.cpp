@@ -12,6 +12,7 @@
 #include <beacon/amqp/errors.hpp>
 #include <beacon/amqp/fresh_copy.hpp>
 #include <beacon/amqp/topology.hpp>
+#include <beacon/core/control_message.hpp>
 #include <beacon/core/messages.hpp>
 #include <beacon/core/stop_signal.hpp>
 #include <beacon/metrics/http_server.hpp>
@@ -50,6 +51,7 @@ struct Outgoing {
   std::string exchange, routing_key;
   std::string body;
   amqp::PublishProps props;
+  bool acks_delivery = true;  // false: a notice of the writer's own (a budget stop), no delivery behind it
 };
 
 class Writer {
@@ -249,12 +251,16 @@ class Writer {
       held_ = std::move(batch.events);
       return;
     }
-    if (batch.generation != client_.generation()) return;  // tags void; the broker redelivered them
+    // Committed: a budget stop is in the database whatever happens to the tags.
+    std::vector<Outgoing> dead = budget_stop_notices(outcome.budget_stops);
+    if (batch.generation != client_.generation()) {  // tags void; the broker redelivered them
+      publish_then_ack(std::move(dead));
+      return;
+    }
     m_.transitioned.inc(outcome.transitioned);
     m_.ignored.inc(outcome.ignored);
     m_.lag_seconds.observe(std::chrono::duration<double>(Clock::now() - batch.since).count());
     std::vector<bool> not_acked(batch.events.size(), false);
-    std::vector<Outgoing> dead;
     for (auto i : outcome.unknown) {
       const auto& e = batch.events[i].event;
       spdlog::error("event for an execution that was never registered: {} event={}", e.key.log_context(),
@@ -275,6 +281,27 @@ class Writer {
     publish_then_ack(std::move(dead));
   }
 
+  // The cancel the workers honour (control_message.hpp), for each job the
+  // batch stopped at its budget: they drop its queued and waiting messages
+  // without an endpoint call. The database already holds the stop, so a
+  // notice lost with a crash costs at most the preflight's cache time
+  // (workers find the job cancelled in Postgres).
+  std::vector<Outgoing> budget_stop_notices(const std::vector<db::BudgetStop>& stops) {
+    std::vector<Outgoing> out;
+    for (const auto& s : stops) {
+      spdlog::warn("job={} budget exhausted (spent ${:.6f}, {} tokens): stopped; {} pending executions cancelled, "
+                   "workers told to drop the rest of submission {}",
+                   s.job_id, s.cost_usd, s.tokens, s.cancelled, s.submission);
+      Outgoing o;
+      o.exchange = std::string(amqp::kControlExchange);
+      o.body = encode(CancelNotice{s.job_id, s.submission, CancelReason::budget_exhausted});
+      o.props.mandatory = false;  // no worker running is fine
+      o.acks_delivery = false;
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
   // Publishes each message, waits for the broker's confirms, and acks the
   // delivery of each one confirmed. A refused one stays unacked: the broker
   // hands it back when this connection closes.
@@ -293,6 +320,7 @@ class Writer {
         continue;
       }
       const Outgoing& o = *it->second;
+      if (!o.acks_delivery) continue;
       confirmed.push_back(o.tag);
       m_.acked.inc();
       if (o.exchange == amqp::kDeadExchange) {
