@@ -130,6 +130,9 @@ TEST(Budget, StopsTheJobAtItsBudgetAndAHigherBudgetResumesIt) {
   EXPECT_GE(doc["cost_usd"].GetDouble(), kBudget) << st.out;
   auto text = f.producer({"status", job});
   EXPECT_NE(text.out.find("stopped: budget exhausted"), std::string::npos) << text.out;
+  auto report = f.producer({"report", job});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("stopped early: budget exhausted"), std::string::npos) << report.out;
   std::cout << "[figures] budget $" << kBudget << ": " << needed << " answers reached it, " << e.completed
             << " completed (" << sent << " endpoint calls), " << e.cancelled << " cancelled\n";
 
