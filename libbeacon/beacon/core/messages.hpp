@@ -65,6 +65,9 @@ struct Receipt {
 };
 
 struct ErrorInfo {
+  ErrorInfo() = default;
+  ErrorInfo(ErrorKind k, std::string m, std::optional<CancelReason> r = std::nullopt)
+      : kind(k), message(std::move(m)), reason(r) {}
   ErrorKind kind = ErrorKind::unknown;
   std::string message;
   // Kind `cancelled` only: why the job stopped (wire: error.reason; stored
