@@ -79,9 +79,9 @@ TEST(Budget, StopsTheJobAtItsBudgetAndAHigherBudgetResumesIt) {
   ASSERT_NE(port, 0) << worker.output();
   auto job = "budget-stop-" + unique_suffix();
   constexpr long kTotal = 40;
-  constexpr double kBudget = 0.15;
+  constexpr double kBudget = 0.3;
   const auto plain = numbered_spec({region}, {"m1"}, kTotal, job);
-  auto s = f.submit(with_budget(plain, R"({"max_cost_usd": 0.15})"), job);
+  auto s = f.submit(with_budget(plain, R"({"max_cost_usd": 0.3})"), job);
   ASSERT_EQ(s.exit_code, 0) << s.err;
   ASSERT_EQ(s.enqueued, kTotal);
 
@@ -137,7 +137,7 @@ TEST(Budget, StopsTheJobAtItsBudgetAndAHigherBudgetResumesIt) {
             << " completed (" << sent << " endpoint calls), " << e.cancelled << " cancelled\n";
 
   // The same budget again: spent, so refused with the reason, nothing changes.
-  auto same = f.submit(with_budget(plain, R"({"max_cost_usd": 0.15})"), job);
+  auto same = f.submit(with_budget(plain, R"({"max_cost_usd": 0.3})"), job);
   EXPECT_EQ(same.exit_code, 2) << same.out << same.err;
   EXPECT_NE(same.err.find("budget.max_cost_usd"), std::string::npos) << same.err;
   EXPECT_EQ(stop_reason(job), "budget_exhausted");
