@@ -289,6 +289,7 @@ class Writer {
   std::vector<Outgoing> budget_stop_notices(const std::vector<db::BudgetStop>& stops) {
     std::vector<Outgoing> out;
     for (const auto& s : stops) {
+      m_.budget_stops.inc();
       spdlog::warn("job={} budget exhausted (spent ${:.6f}, {} tokens): stopped; {} pending executions cancelled, "
                    "workers told to drop the rest of submission {}",
                    s.job_id, s.cost_usd, s.tokens, s.cancelled, s.submission);
