@@ -252,9 +252,9 @@ class Writer {
       return;
     }
     // Committed: a budget stop is in the database whatever happens to the tags.
-    std::vector<Outgoing> dead = budget_stop_notices(outcome.budget_stops);
+    std::vector<Outgoing> out = budget_stop_notices(outcome.budget_stops);
     if (batch.generation != client_.generation()) {  // tags void; the broker redelivered them
-      publish_then_ack(std::move(dead));
+      publish_then_ack(std::move(out));
       return;
     }
     m_.transitioned.inc(outcome.transitioned);
@@ -265,11 +265,11 @@ class Writer {
       const auto& e = batch.events[i].event;
       spdlog::error("event for an execution that was never registered: {} event={}", e.key.log_context(),
                     to_string(e.event));
-      dead.push_back(dead_letter(batch.events[i].delivery, "no execution registered for " + e.key.message_id()));
+      out.push_back(dead_letter(batch.events[i].delivery, "no execution registered for " + e.key.message_id()));
       not_acked[i] = true;
     }
     for (auto& [i, reason] : outcome.rejected) {
-      dead.push_back(dead_letter(batch.events[i].delivery, reason));
+      out.push_back(dead_letter(batch.events[i].delivery, reason));
       not_acked[i] = true;
     }
     std::vector<std::uint64_t> committed;
@@ -278,7 +278,7 @@ class Writer {
       if (!not_acked[i]) committed.push_back(batch.events[i].delivery.tag);
     m_.acked.inc(committed.size());
     ack(std::move(committed));
-    publish_then_ack(std::move(dead));
+    publish_then_ack(std::move(out));
   }
 
   // The cancel the workers honour (control_message.hpp), for each job the
@@ -304,8 +304,9 @@ class Writer {
   }
 
   // Publishes each message, waits for the broker's confirms, and acks the
-  // delivery of each one confirmed. A refused one stays unacked: the broker
-  // hands it back when this connection closes.
+  // delivery of each one confirmed (a notice of the writer's own has none).
+  // A refused one stays unacked: the broker hands it back when this
+  // connection closes.
   void publish_then_ack(std::vector<Outgoing> out) {
     if (out.empty()) return;
     std::map<std::uint64_t, const Outgoing*> by_seq;
