@@ -3,6 +3,7 @@
 
 #include <beacon/core/cli.hpp>
 #include <beacon/db/connect.hpp>
+#include <beacon/db/progress_queries.hpp>
 #include <beacon/db/report_rows.hpp>
 #include <beacon/views/report.hpp>
 #include <beacon/views/report_stream.hpp>
@@ -30,6 +31,9 @@ int report(int argc, char** argv) {
   // Streamed: rows come from a cursor in question order, each question is
   // printed as soon as its last row was read (bounded memory at any size).
   const bool as_json = args.has("--json");
+  // Why the job stopped early, if it did: said under the head.
+  const auto job = db::load_job(*conn, job_id);
+  const auto stop_reason = job ? job->stop_reason : std::nullopt;
   long questions = 0;
   views::SortedReportStream stream([&](const views::QuestionReport& q) {
     if (as_json) std::cout << (questions > 0 ? "," : "") << views::render_question_json(q);
@@ -40,8 +44,8 @@ int report(int argc, char** argv) {
   db::read_report_rows(
       *conn, job_id,
       [&](long executions, long completed) {
-        std::cout << (as_json ? views::render_report_json_head(job_id, executions, completed)
-                              : views::render_report_head(job_id, executions, completed));
+        std::cout << (as_json ? views::render_report_json_head(job_id, executions, completed, stop_reason)
+                              : views::render_report_head(job_id, executions, completed, stop_reason));
       },
       [&](const db::ReportSourceRow& r) {
         row.region = r.region;

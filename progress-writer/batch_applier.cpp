@@ -121,7 +121,8 @@ BatchOutcome BatchApplier::apply_with_retry(std::uint64_t id, const std::vector<
         auto result = db::apply_events(*db_, events);
         m_.commit_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
         m_.batch_size.observe(static_cast<double>(events.size()));
-        BatchOutcome out{id, true, result.transitioned, result.ignored, std::move(result.unknown), {}};
+        BatchOutcome out{id, true, result.transitioned, result.ignored, std::move(result.unknown), {},
+                         std::move(result.budget_stops)};
         return out;
       } catch (const db::DatabaseUnavailable& e) {
         drop_connection();
@@ -161,20 +162,21 @@ BatchOutcome BatchApplier::apply_with_retry(std::uint64_t id, const std::vector<
     std::unique_lock lock(mutex_);
     wake_.wait_until(lock, until, [this] { return giving_up(); });
   }
-  return BatchOutcome{id, false, 0, 0, {}, {}};
+  return BatchOutcome{id, false, 0, 0, {}, {}, {}};
 }
 
 // Each event in its own transaction. Throws DatabaseUnavailable when the
 // problem turns out not to be an event's data (events applied so far are
 // replayed harmlessly with the batch).
 BatchOutcome BatchApplier::apply_one_by_one(std::uint64_t id, const std::vector<ResultEvent>& events) {
-  BatchOutcome out{id, true, 0, 0, {}, {}};
+  BatchOutcome out{id, true, 0, 0, {}, {}, {}};
   for (std::size_t i = 0; i < events.size(); ++i) {
     try {
       auto r = db::apply_events(*db_, {events[i]});
       out.transitioned += r.transitioned;
       out.ignored += r.ignored;
       if (!r.unknown.empty()) out.unknown.push_back(i);
+      for (auto& stop : r.budget_stops) out.budget_stops.push_back(std::move(stop));
     } catch (const pqxx::broken_connection& e) {
       throw db::DatabaseUnavailable(std::string("connection lost while isolating a bad event: ") + e.what());
     } catch (const pqxx::sql_error& e) {

@@ -38,6 +38,7 @@ struct BatchOutcome {
   std::size_t transitioned = 0, ignored = 0;
   std::vector<std::size_t> unknown;                             // no execution row for these events
   std::vector<std::pair<std::size_t, std::string>> rejected;   // index, reason (the database refused it)
+  std::vector<db::BudgetStop> budget_stops;                     // jobs the batch stopped at their budget
 };
 
 class BatchApplier {

@@ -12,6 +12,7 @@
 #include <beacon/amqp/errors.hpp>
 #include <beacon/amqp/fresh_copy.hpp>
 #include <beacon/amqp/topology.hpp>
+#include <beacon/core/control_message.hpp>
 #include <beacon/core/messages.hpp>
 #include <beacon/core/stop_signal.hpp>
 #include <beacon/metrics/http_server.hpp>
@@ -50,6 +51,7 @@ struct Outgoing {
   std::string exchange, routing_key;
   std::string body;
   amqp::PublishProps props;
+  bool acks_delivery = true;  // false: a notice of the writer's own (a budget stop), no delivery behind it
 };
 
 class Writer {
@@ -249,21 +251,25 @@ class Writer {
       held_ = std::move(batch.events);
       return;
     }
-    if (batch.generation != client_.generation()) return;  // tags void; the broker redelivered them
+    // Committed: a budget stop is in the database whatever happens to the tags.
+    std::vector<Outgoing> out = budget_stop_notices(outcome.budget_stops);
+    if (batch.generation != client_.generation()) {  // tags void; the broker redelivered them
+      publish_then_ack(std::move(out));
+      return;
+    }
     m_.transitioned.inc(outcome.transitioned);
     m_.ignored.inc(outcome.ignored);
     m_.lag_seconds.observe(std::chrono::duration<double>(Clock::now() - batch.since).count());
     std::vector<bool> not_acked(batch.events.size(), false);
-    std::vector<Outgoing> dead;
     for (auto i : outcome.unknown) {
       const auto& e = batch.events[i].event;
       spdlog::error("event for an execution that was never registered: {} event={}", e.key.log_context(),
                     to_string(e.event));
-      dead.push_back(dead_letter(batch.events[i].delivery, "no execution registered for " + e.key.message_id()));
+      out.push_back(dead_letter(batch.events[i].delivery, "no execution registered for " + e.key.message_id()));
       not_acked[i] = true;
     }
     for (auto& [i, reason] : outcome.rejected) {
-      dead.push_back(dead_letter(batch.events[i].delivery, reason));
+      out.push_back(dead_letter(batch.events[i].delivery, reason));
       not_acked[i] = true;
     }
     std::vector<std::uint64_t> committed;
@@ -272,12 +278,35 @@ class Writer {
       if (!not_acked[i]) committed.push_back(batch.events[i].delivery.tag);
     m_.acked.inc(committed.size());
     ack(std::move(committed));
-    publish_then_ack(std::move(dead));
+    publish_then_ack(std::move(out));
+  }
+
+  // The cancel the workers honour (control_message.hpp), for each job the
+  // batch stopped at its budget: they drop its queued and waiting messages
+  // without an endpoint call. The database already holds the stop, so a
+  // notice lost with a crash costs at most the preflight's cache time
+  // (workers find the job cancelled in Postgres).
+  std::vector<Outgoing> budget_stop_notices(const std::vector<db::BudgetStop>& stops) {
+    std::vector<Outgoing> out;
+    for (const auto& s : stops) {
+      m_.budget_stops.inc();
+      spdlog::warn("job={} budget exhausted (spent ${:.6f}, {} tokens): stopped; {} pending executions cancelled, "
+                   "workers told to drop the rest of submission {}",
+                   s.job_id, s.cost_usd, s.tokens, s.cancelled, s.submission);
+      Outgoing o;
+      o.exchange = std::string(amqp::kControlExchange);
+      o.body = encode(CancelNotice{s.job_id, s.submission, CancelReason::budget_exhausted});
+      o.props.mandatory = false;  // no worker running is fine
+      o.acks_delivery = false;
+      out.push_back(std::move(o));
+    }
+    return out;
   }
 
   // Publishes each message, waits for the broker's confirms, and acks the
-  // delivery of each one confirmed. A refused one stays unacked: the broker
-  // hands it back when this connection closes.
+  // delivery of each one confirmed (a notice of the writer's own has none).
+  // A refused one stays unacked: the broker hands it back when this
+  // connection closes.
   void publish_then_ack(std::vector<Outgoing> out) {
     if (out.empty()) return;
     std::map<std::uint64_t, const Outgoing*> by_seq;
@@ -293,6 +322,7 @@ class Writer {
         continue;
       }
       const Outgoing& o = *it->second;
+      if (!o.acks_delivery) continue;
       confirmed.push_back(o.tag);
       m_.acked.inc();
       if (o.exchange == amqp::kDeadExchange) {

@@ -15,6 +15,8 @@ struct WriterMetrics {
                                          "Events handed back as fresh copies (stopping before the database took them)");
   metrics::Counter& refreshed = r.counter("beacon_writer_messages_refreshed_total",
                                           "Well-formed events that came back often, re-published with a delivery count of 0");
+  metrics::Counter& budget_stops = r.counter("beacon_writer_budget_stops_total",
+                                             "Jobs stopped because their answers spent the job's budget");
   metrics::Counter& db_errors = r.counter("beacon_writer_db_errors_total", "Failed batch transactions (retried)");
   metrics::Counter& reconnects = r.counter("beacon_writer_broker_reconnects_total", "Broker connections lost");
   metrics::Counter& connect_failures = r.counter("beacon_writer_broker_connect_failures_total",

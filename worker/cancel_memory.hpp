@@ -24,10 +24,16 @@ class CancelMemory {
 
   void remember(const CancelNotice& notice);
   bool cancels(const ExecutionMessage& message);
+  // Why the job's remembered cancel was made (cancel when nothing is known).
+  // A budget stop is not overwritten by a plain cancel of the same
+  // submission (the preflight, which finds the job cancelled in Postgres,
+  // remembers a plain one).
+  CancelReason reason(const std::string& job_id) const;
 
  private:
   struct Entry {
     int submission = 0;
+    CancelReason reason = CancelReason::cancel;
     Clock::time_point at;
   };
   std::function<Clock::time_point()> now_;

@@ -59,5 +59,16 @@ TEST(CancelMemory, ANewNoticeRestartsItsTime) {
   EXPECT_TRUE(memory.cancels(message_of("j", 2)));
 }
 
+TEST(CancelMemory, ABudgetStopKeepsItsReasonAgainstAPlainCancelOfTheSameSubmission) {
+  FakeClock clock;
+  CancelMemory memory(clock.fn());
+  EXPECT_EQ(memory.reason("j"), CancelReason::cancel);
+  memory.remember(CancelNotice{"j", 2, CancelReason::budget_exhausted});
+  memory.remember(CancelNotice{"j", 2});  // the preflight found the job cancelled in Postgres
+  EXPECT_EQ(memory.reason("j"), CancelReason::budget_exhausted);
+  memory.remember(CancelNotice{"j", 3});
+  EXPECT_EQ(memory.reason("j"), CancelReason::cancel) << "a later submission's cancel has its own reason";
+}
+
 }  // namespace
 }  // namespace beacon

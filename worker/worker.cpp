@@ -395,8 +395,8 @@ class Worker {
       // worker for an endpoint slot end without a call (they come back as
       // cancelled completions); those on the wire finish and are kept.
       auto running = slots_.running_cancelled_by(notice);
-      spdlog::info("job={} submission<={} cancelled: its queued messages will be dropped ({} running here)",
-                   notice.job_id, notice.submission, running.size());
+      spdlog::info("job={} submission<={} cancelled ({}): its queued messages will be dropped ({} running here)",
+                   notice.job_id, notice.submission, to_string(notice.reason), running.size());
       if (!running.empty()) {
         std::set<std::string> ids(running.begin(), running.end());
         inference_.cancel_queued([ids = std::move(ids)](const infer::InferenceRequest& r) {
@@ -500,10 +500,13 @@ class Worker {
     Slot* slot = slots_.find(id);
     if (!slot) return;
     m_.cancelled.inc();
-    spdlog::info("{}: job cancelled, dropped without inference", slot->message.key.log_context());
+    const CancelReason reason = cancels_.reason(slot->message.key.job_id);
+    spdlog::info("{}: job cancelled ({}), dropped without inference", slot->message.key.log_context(),
+                 to_string(reason));
     auto e = base_event(EventKind::cancelled, slot->message, slot->started_at);
     e.completed_at = now_rfc3339();
-    e.error = ErrorInfo{ErrorKind::cancelled, why};
+    e.error = ErrorInfo{ErrorKind::cancelled,
+                        reason == CancelReason::budget_exhausted ? why + " (its budget was spent)" : why, reason};
     publish_terminal(id, e);
   }
 

@@ -12,6 +12,8 @@ std::string encode(const CancelNotice& n) {
   w.Key("type"); w.String("cancel");
   w.Key("job_id"); w.String(n.job_id.data(), static_cast<rapidjson::SizeType>(n.job_id.size()));
   w.Key("submission"); w.Int(n.submission);
+  const auto reason = to_string(n.reason);
+  w.Key("reason"); w.String(reason.data(), static_cast<rapidjson::SizeType>(reason.size()));
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }
@@ -29,6 +31,11 @@ CancelNotice decode_control(std::string_view body) {
   auto submission = json::get_optional_int(doc, "submission").value_or(1);
   if (submission < 1 || submission > 1000000) throw BadInput("field 'submission' out of range");
   n.submission = static_cast<int>(submission);
+  if (auto reason = json::get_optional_string(doc, "reason")) {
+    const auto parsed = parse_cancel_reason(*reason);
+    if (!parsed) throw BadInput("field 'reason': unknown cancel reason '" + *reason + "'");
+    n.reason = *parsed;
+  }
   return n;
 }
 

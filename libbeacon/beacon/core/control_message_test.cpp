@@ -16,7 +16,17 @@ TEST(ControlMessage, CancelRoundTrip) {
   auto n = decode_control(encode(CancelNotice{"job-1", 3}));
   EXPECT_EQ(n.job_id, "job-1");
   EXPECT_EQ(n.submission, 3);
-  EXPECT_EQ(encode(CancelNotice{"j", 2}), R"({"v":1,"type":"cancel","job_id":"j","submission":2})");
+  EXPECT_EQ(n.reason, CancelReason::cancel);
+  EXPECT_EQ(encode(CancelNotice{"j", 2}), R"({"v":1,"type":"cancel","job_id":"j","submission":2,"reason":"cancel"})");
+}
+
+TEST(ControlMessage, BudgetStopCarriesItsReason) {
+  auto n = decode_control(encode(CancelNotice{"j", 4, CancelReason::budget_exhausted}));
+  EXPECT_EQ(n.submission, 4);
+  EXPECT_EQ(n.reason, CancelReason::budget_exhausted);
+  EXPECT_EQ(decode_control(R"({"v":1,"type":"cancel","job_id":"j"})").reason, CancelReason::cancel)
+      << "an older producer's notice is a plain cancel";
+  EXPECT_THROW(decode_control(R"({"v":1,"type":"cancel","job_id":"j","reason":"bored"})"), BadInput);
 }
 
 TEST(ControlMessage, NoticeWithoutSubmissionCancelsTheFirst) {

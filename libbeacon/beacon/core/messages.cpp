@@ -164,6 +164,7 @@ std::string encode(const ResultEvent& e) {
     w.StartObject();
     write_str(w, "kind", std::string(to_string(e.error->kind)));
     write_str(w, "message", e.error->message);
+    if (e.error->reason) write_str(w, "reason", std::string(to_string(*e.error->reason)));
     w.EndObject();
   }
   w.EndObject();
@@ -230,6 +231,11 @@ ResultEvent decode_event(std::string_view body) {
     // with its name kept in the message: nothing the worker said is lost.
     if (!kind) message = "(kind '" + kind_text + "') " + message;
     e.error = ErrorInfo{kind.value_or(ErrorKind::unknown), std::move(message)};
+    // A reason this build does not know stays in the message, like a kind.
+    if (auto reason = json::get_optional_string(r, "reason")) {
+      e.error->reason = parse_cancel_reason(*reason);
+      if (!e.error->reason) e.error->message = "(reason '" + *reason + "') " + e.error->message;
+    }
   }
   return e;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include <beacon/core/cancel_reason.hpp>
 #include <beacon/core/error_kind.hpp>
 #include <beacon/core/errors.hpp>
 #include <beacon/core/ids.hpp>
@@ -64,8 +65,14 @@ struct Receipt {
 };
 
 struct ErrorInfo {
+  ErrorInfo() = default;
+  ErrorInfo(ErrorKind k, std::string m, std::optional<CancelReason> r = std::nullopt)
+      : kind(k), message(std::move(m)), reason(r) {}
   ErrorKind kind = ErrorKind::unknown;
   std::string message;
+  // Kind `cancelled` only: why the job stopped (wire: error.reason; stored
+  // in executions.error). Absent = a plain cancel.
+  std::optional<CancelReason> reason;
 };
 
 struct ResultEvent {

@@ -144,7 +144,7 @@ JobSpec parse_job_spec(std::string_view text, const std::string& spec_dir) {
     throw SpecError("spec", e.what());
   }
   if (!doc.IsObject()) throw SpecError("spec", "must be a JSON object");
-  static const std::set<std::string> known = {"job_id", "models", "regions", "questions", "questions_file", "samples", "system_prompt", "params", "reuse"};
+  static const std::set<std::string> known = {"job_id", "models", "regions", "questions", "questions_file", "samples", "system_prompt", "params", "reuse", "budget"};
   for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m)
     if (!known.count(m->name.GetString())) throw SpecError(m->name.GetString(), "unknown field");
 
@@ -178,6 +178,8 @@ JobSpec parse_job_spec(std::string_view text, const std::string& spec_dir) {
     if (!policy) throw SpecError("reuse", "must be \"completed\" (copy answers of earlier jobs) or absent");
     spec.reuse = *policy;
   }
+  if (auto it = doc.FindMember("budget"); it != doc.MemberEnd() && !it->value.IsNull())
+    spec.budget = parse_budget(it->value);
   if (auto it = doc.FindMember("questions_file"); it != doc.MemberEnd() && !it->value.IsNull()) {
     if (doc.HasMember("questions") && !doc["questions"].IsNull())
       throw SpecError("questions_file", "the spec has \"questions\" too: give the questions one way");
@@ -235,6 +237,7 @@ std::string JobSpec::canonical_json() const {
     const auto r = to_string(reuse);
     w.Key("reuse"); w.String(r.data(), r.size());
   }
+  if (budget) write_budget(w, *budget);
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }

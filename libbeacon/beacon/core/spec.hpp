@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include <beacon/core/budget.hpp>
 #include <beacon/core/messages.hpp>
 #include <beacon/core/reuse.hpp>
 
@@ -42,6 +43,9 @@ struct JobSpec {
   // "reuse": "completed" (core/reuse.hpp); absent = none. In the canonical
   // form only when set, so the specs of jobs stored before it stay equal.
   ReusePolicy reuse = ReusePolicy::none;
+  // "budget" (core/budget.hpp); in the canonical form only when set. The one
+  // field a re-submit may change (raise it to resume a job it stopped).
+  std::optional<JobBudget> budget;
 
   std::size_t execution_count() const;
   std::size_t question_count() const;  // inline or in the file; 0: none

@@ -113,4 +113,52 @@ TEST(Spec, ReuseReachesEveryMessageAndTheCanonicalFormOnlyWhenSet) {
   for (const auto& m : plan) EXPECT_EQ(m.reuse, ReusePolicy::completed);
 }
 
+// Issue 10: "budget" is parsed into typed limits, survives the canonical
+// form, and a bad value is refused with the field and what is wrong.
+TEST(Spec, BudgetParsesAndRoundTripsThroughTheCanonicalForm) {
+  auto none = parse_job_spec(R"({"job_id":"j","models":["m"],"regions":["r"]})");
+  EXPECT_FALSE(none.budget.has_value());
+  EXPECT_EQ(none.canonical_json().find("budget"), std::string::npos) << "jobs stored before budgets compare equal";
+  auto both = parse_job_spec(R"({"job_id":"j","models":["m"],"regions":["r"],"budget":{"max_cost_usd":0.25,"max_tokens":5000}})");
+  ASSERT_TRUE(both.budget.has_value());
+  EXPECT_DOUBLE_EQ(both.budget->max_cost_usd.value_or(0), 0.25);
+  EXPECT_EQ(both.budget->max_tokens.value_or(0), 5000);
+  EXPECT_EQ(parse_job_spec(both.canonical_json()).budget, both.budget);
+  auto cost = parse_job_spec(R"({"models":["m"],"regions":["r"],"budget":{"max_cost_usd":3}})");
+  ASSERT_TRUE(cost.budget.has_value());
+  EXPECT_DOUBLE_EQ(cost.budget->max_cost_usd.value_or(0), 3.0);
+  EXPECT_FALSE(cost.budget->max_tokens.has_value());
+  auto tokens = parse_job_spec(R"({"models":["m"],"regions":["r"],"budget":{"max_tokens":1}})");
+  ASSERT_TRUE(tokens.budget.has_value());
+  EXPECT_FALSE(tokens.budget->max_cost_usd.has_value());
+  EXPECT_TRUE(parse_job_spec(R"({"models":["m"],"regions":["r"],"budget":null})").budget == std::nullopt);
+}
+
+TEST(Spec, BadBudgetValuesGetAClearError) {
+  auto error = [](const std::string& budget) -> std::pair<std::string, std::string> {
+    try {
+      parse_job_spec(R"({"models":["m"],"regions":["r"],"budget":)" + budget + "}");
+    } catch (const SpecError& e) {
+      return {e.field(), e.what()};
+    }
+    return {"accepted", ""};
+  };
+  EXPECT_EQ(error("5").first, "budget");
+  EXPECT_EQ(error(R"("$5")").first, "budget");
+  EXPECT_EQ(error("{}").first, "budget");
+  EXPECT_NE(error("{}").second.find("max_cost_usd or max_tokens"), std::string::npos) << error("{}").second;
+  EXPECT_EQ(error(R"({"max_cost_usd":0})").first, "budget.max_cost_usd");
+  EXPECT_EQ(error(R"({"max_cost_usd":-1})").first, "budget.max_cost_usd");
+  EXPECT_EQ(error(R"({"max_cost_usd":"1.5"})").first, "budget.max_cost_usd");
+  EXPECT_EQ(error(R"({"max_cost_usd":1e300})").first, "budget.max_cost_usd");
+  EXPECT_NE(error(R"({"max_cost_usd":0})").second.find("above 0"), std::string::npos) << error(R"({"max_cost_usd":0})").second;
+  EXPECT_EQ(error(R"({"max_tokens":0})").first, "budget.max_tokens");
+  EXPECT_EQ(error(R"({"max_tokens":2.5})").first, "budget.max_tokens");
+  EXPECT_EQ(error(R"({"max_tokens":-3})").first, "budget.max_tokens");
+  EXPECT_EQ(error(R"({"max_tokens":"100"})").first, "budget.max_tokens");
+  EXPECT_EQ(error(R"({"max_cost":1})").first, "budget.max_cost");
+  EXPECT_NE(error(R"({"max_cost":1})").second.find("unknown field"), std::string::npos);
+  EXPECT_EQ(error(R"({"max_cost_usd":0.01,"max_tokens":10})").first, "accepted");
+}
+
 }  // namespace beacon

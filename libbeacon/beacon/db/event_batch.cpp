@@ -155,6 +155,10 @@ void write_event(json::Writer& w, std::size_t i, const ResultEvent& e, const std
     write_string(w, std::string(to_string(e.error->kind)));
     w.Key("message");
     write_string(w, e.error->message);
+    if (e.error->reason) {
+      w.Key("reason");
+      write_string(w, std::string(to_string(*e.error->reason)));
+    }
     w.EndObject();
   } else {
     w.Null();

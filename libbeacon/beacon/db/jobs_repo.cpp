@@ -1,5 +1,6 @@
 #include <beacon/db/jobs_repo.hpp>
 
+#include <cstdio>
 #include <stdexcept>
 
 #include <pqxx/except>
@@ -48,6 +49,24 @@ std::string encode_questions(const std::vector<Question>& questions) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+// A re-submit whose budget the job has already spent would run until the
+// first answer and stop again: refuse it, saying what was spent.
+void refuse_spent_budget(pqxx::work& w, const std::string& id, const JobBudget& budget) {
+  const pqxx::row spent = w.exec_params1(std::string(sql::job_spend), id);
+  const auto cost = spent[0].as<double>();
+  const auto tokens = spent[1].as<std::int64_t>();
+  char line[256];
+  if (budget.max_cost_usd && cost >= *budget.max_cost_usd) {
+    std::snprintf(line, sizeof line, "job %s has already spent $%.6f, which reaches max_cost_usd $%.6f: raise it to resume",
+                  id.c_str(), cost, *budget.max_cost_usd);
+    throw SpecError("budget.max_cost_usd", line);
+  }
+  if (budget.max_tokens && tokens >= *budget.max_tokens)
+    throw SpecError("budget.max_tokens", "job " + id + " has already spent " + std::to_string(tokens) +
+                                             " tokens, which reaches max_tokens " + std::to_string(*budget.max_tokens) +
+                                             ": raise it to resume");
+}
+
 SubmitStart begin_in(pqxx::work& w, const JobSpec& spec, const std::string& canonical, std::int64_t now_us) {
   SubmitStart o;
   const std::string& id = spec.job_id;
@@ -59,7 +78,8 @@ SubmitStart begin_in(pqxx::work& w, const JobSpec& spec, const std::string& cano
   const pqxx::result lock = w.exec_params(std::string(sql::lock_job_for_submit), id, canonical);
   if (lock.empty()) throw std::runtime_error("job " + id + " was deleted while it was being re-submitted");
   if (!lock[0][0].as<bool>()) throw SpecError("job_id", "a different spec is registered under this id");
-  const pqxx::row r = w.exec_params1(std::string(sql::resubmit_job), id);
+  if (spec.budget) refuse_spent_budget(w, id, *spec.budget);
+  const pqxx::row r = w.exec_params1(std::string(sql::resubmit_job), id, canonical);
   o.submission = r[0].as<int>();
   o.total = r[1].as<std::size_t>();
   o.completed = r[2].as<std::size_t>();

@@ -92,7 +92,17 @@ std::optional<JobProgress> load_job(pqxx::connection& conn, const std::string& j
     set_stall_after(w, stall_after_s);
     const pqxx::result r = w.exec_params(std::string(sql::load_job), job_id);
     if (r.empty()) return std::nullopt;
-    return to_job(r[0]);
+    JobProgress p = to_job(r[0]);
+    const pqxx::result stop = w.exec_params(std::string(sql::job_stop), job_id);
+    if (!stop.empty()) {
+      if (auto reason = opt<std::string>(stop[0][0])) {
+        p.stop_reason = parse_cancel_reason(*reason);
+        if (!p.stop_reason) throw std::logic_error("jobs.stop_reason holds an unknown value: " + *reason);
+      }
+      JobBudget b{opt<double>(stop[0][1]), opt<std::int64_t>(stop[0][2])};
+      if (b.max_cost_usd || b.max_tokens) p.budget = b;
+    }
+    return p;
   });
 }
 

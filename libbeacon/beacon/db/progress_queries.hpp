@@ -10,6 +10,8 @@
 
 #include <pqxx/connection>
 
+#include <beacon/core/budget.hpp>
+#include <beacon/core/cancel_reason.hpp>
 #include <beacon/core/ids.hpp>
 #include <beacon/core/messages.hpp>
 #include <beacon/core/state_machine.hpp>
@@ -32,6 +34,10 @@ struct JobProgress {
   // argument), counted from the last finish, else the first event, else creation.
   bool stalled = false;
   double stalled_for_s = 0;  // seconds since that moment
+  // Why the job stopped early (jobs.stop_reason, migrations/0009) and its
+  // budget; loaded by load_job only.
+  std::optional<CancelReason> stop_reason;
+  std::optional<JobBudget> budget;
 
   bool finished() const { return status == "completed" || status == "failed" || status == "cancelled"; }
 };

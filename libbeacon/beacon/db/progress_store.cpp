@@ -21,6 +21,7 @@ ApplyResult apply_events(pqxx::connection& conn, const std::vector<ResultEvent>&
   // Per reduced key: does its row exist, did it move.
   struct Outcome {
     std::vector<bool> known, transitioned;
+    std::vector<BudgetStop> budget_stops;
   };
   const Outcome o = transact(conn, [&](pqxx::work& w) {
     w.exec_params(std::string(sql::lock_jobs), job_ids);
@@ -28,16 +29,21 @@ ApplyResult apply_events(pqxx::connection& conn, const std::vector<ResultEvent>&
     if (rows.size() != reduced.size())
       throw std::logic_error("apply_events: " + std::to_string(rows.size()) + " result rows for " +
                              std::to_string(reduced.size()) + " keys");
-    Outcome out{std::vector<bool>(reduced.size()), std::vector<bool>(reduced.size())};
+    Outcome out{std::vector<bool>(reduced.size()), std::vector<bool>(reduced.size()), {}};
     for (const auto& row : rows) {
       const auto k = row[0].as<std::size_t>();
       out.known.at(k) = row[1].as<bool>();
       out.transitioned.at(k) = row[2].as<bool>();
     }
+    // After the batch moved the counters: did it spend a job's budget?
+    for (const auto& row : w.exec_params(std::string(sql::budget_stop), job_ids))
+      out.budget_stops.push_back(BudgetStop{row[0].as<std::string>(), row[1].as<int>(), row[2].as<double>(),
+                                            row[3].as<std::int64_t>(), row[4].as<std::size_t>()});
     return out;
   });
 
   ApplyResult result;
+  result.budget_stops = o.budget_stops;
   for (std::size_t k = 0; k < reduced.size(); ++k) {
     const auto& members = reduced[k].members;
     if (!o.known[k]) {

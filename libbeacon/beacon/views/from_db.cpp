@@ -30,6 +30,8 @@ JobSummary to_summary(const db::JobProgress& p) {
   j.eta_s = p.eta_s;
   j.stalled = p.stalled;
   j.stalled_for_s = p.stalled_for_s;
+  j.stop_reason = p.stop_reason;
+  j.budget = p.budget;
   j.counts = to_counts(p.total, p.pending, p.running, p.completed, p.failed, p.cancelled, 0);
   return j;
 }

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include <beacon/core/budget.hpp>
+#include <beacon/core/cancel_reason.hpp>
+
 namespace beacon::views {
 
 struct Counts {
@@ -39,6 +42,9 @@ struct JobSummary {
   // Completed executions copied from an earlier job's answer (reuse), also in
   // counts.completed; filled by `status` (nullopt: not loaded, not shown).
   std::optional<long> reused;
+  // Why the job stopped early (nullopt: it did not) and its budget, if any.
+  std::optional<CancelReason> stop_reason;
+  std::optional<JobBudget> budget;
 };
 
 struct GroupRow {

@@ -149,9 +149,15 @@ Report ReportBuilder::finish() const {
   return r;
 }
 
-std::string render_report_head(const std::string& job_id, long executions, long completed) {
-  return "report for job " + job_id + " · " + std::to_string(completed) + " of " + std::to_string(executions) +
-         " executions completed\n";
+std::string render_report_head(const std::string& job_id, long executions, long completed,
+                               std::optional<CancelReason> stop_reason) {
+  std::string out = "report for job " + job_id + " · " + std::to_string(completed) + " of " +
+                    std::to_string(executions) + " executions completed\n";
+  if (stop_reason == CancelReason::budget_exhausted)
+    out += "stopped early: budget exhausted (the rates cover the answered executions only)\n";
+  else if (stop_reason == CancelReason::cancel)
+    out += "stopped early: cancelled (the rates cover the answered executions only)\n";
+  return out;
 }
 
 std::string render_question(const QuestionReport& q) {
@@ -189,13 +195,18 @@ std::string render_report(const Report& r) {
 // The JSON report is written in pieces (head, one object per question,
 // tail) so that `report --json` can stream it; the pieces concatenate to
 // exactly what one writer over the whole report would write.
-std::string render_report_json_head(const std::string& job_id, long executions, long completed) {
+std::string render_report_json_head(const std::string& job_id, long executions, long completed,
+                                    std::optional<CancelReason> stop_reason) {
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
   w.StartObject();
   w.Key("job_id"); w.String(job_id.c_str(), static_cast<rapidjson::SizeType>(job_id.size()));
   w.Key("executions"); w.Int64(executions);
   w.Key("completed"); w.Int64(completed);
+  if (stop_reason) {
+    const auto r = to_string(*stop_reason);
+    w.Key("stop_reason"); w.String(r.data(), static_cast<rapidjson::SizeType>(r.size()));
+  }
   w.Key("questions");
   w.StartArray();
   return std::string(buf.GetString(), buf.GetSize());  // an open object and array, closed by the tail

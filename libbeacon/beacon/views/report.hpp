@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <beacon/core/cancel_reason.hpp>
+
 namespace beacon::views {
 
 struct ReportRow {
@@ -88,10 +90,13 @@ std::string render_report_json(const Report& r);
 // The same output in pieces, for streaming one question at a time:
 // head + render_question(q)... + foot, and json head + objects joined by ","
 // + json tail, are byte for byte render_report / render_report_json.
-std::string render_report_head(const std::string& job_id, long executions, long completed);
+// stop_reason: why the job stopped early (jobs.stop_reason), said under the head.
+std::string render_report_head(const std::string& job_id, long executions, long completed,
+                               std::optional<CancelReason> stop_reason = std::nullopt);
 std::string render_question(const QuestionReport& q);
 std::string render_report_foot();
-std::string render_report_json_head(const std::string& job_id, long executions, long completed);
+std::string render_report_json_head(const std::string& job_id, long executions, long completed,
+                                    std::optional<CancelReason> stop_reason = std::nullopt);
 std::string render_question_json(const QuestionReport& q);
 std::string render_report_json_tail();
 

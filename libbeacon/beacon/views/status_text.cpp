@@ -41,6 +41,23 @@ void write_spend(json::Writer& w, const Spend& s) {
 
 }  // namespace
 
+std::string format_usd(double usd);
+
+namespace {
+
+// "budget $1.0000 (spent $0.9000) · 5000 tokens (spent 4100)": each limit set.
+std::string budget_line(const JobBudget& b, const Spend& spent) {
+  std::ostringstream out;
+  out << "budget";
+  if (b.max_cost_usd) out << " " << format_usd(*b.max_cost_usd) << " (spent " << format_usd(spent.cost_usd.value_or(0)) << ")";
+  if (b.max_cost_usd && b.max_tokens) out << " ·";
+  if (b.max_tokens)
+    out << " " << *b.max_tokens << " tokens (spent " << spent.prompt_tokens + spent.completion_tokens << ")";
+  return out.str();
+}
+
+}  // namespace
+
 std::string format_usd(double usd) {
   char buf[48];
   // Cents hide what a small evaluation costs: four decimals below $100.
@@ -80,6 +97,12 @@ std::string render_status(const JobSummary& job, const std::vector<GroupRow>& gr
     if (sp.cost_usd) out << " · cost " << format_usd(*sp.cost_usd);
     out << "\n";
   }
+  if (job.budget) out << budget_line(*job.budget, sp) << "\n";
+  if (job.stop_reason == CancelReason::budget_exhausted)
+    out << "stopped: budget exhausted (no new inference; the executions not answered are cancelled; re-submit "
+           "with a higher budget to resume)\n";
+  else if (job.stop_reason == CancelReason::cancel)
+    out << "stopped: cancelled (beacon-producer cancel)\n";
   if (job.reused.value_or(0) > 0)
     out << "reused " << *job.reused << " of the completed (answers copied from earlier jobs, not paid)\n";
   if (job.stalled)
@@ -111,6 +134,14 @@ std::string render_status_json(const JobSummary& job, const std::vector<GroupRow
   w.Key("stalled"); w.Bool(job.stalled);
   write_spend(w, job.spend);
   if (job.reused) { w.Key("reused"); w.Int64(*job.reused); }
+  w.Key("stop_reason");
+  if (job.stop_reason) {
+    const auto r = to_string(*job.stop_reason);
+    w.String(r.data(), static_cast<rapidjson::SizeType>(r.size()));
+  } else {
+    w.Null();
+  }
+  if (job.budget) write_budget(w, *job.budget);
   w.Key(group_key.c_str());
   w.StartArray();
   for (const auto& g : groups) {

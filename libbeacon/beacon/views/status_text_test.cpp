@@ -77,7 +77,7 @@ TEST(StatusText, JsonHasTheDocumentedFields) {
             R"({"job_id":"j","status":"completed","total":2,"pending":0,"running":0,"completed":2,"failed":0,)"
             R"("cancelled":0,"refused":0,"done":2,"percent":100.0,"created_at":"2026-11-23T10:00:00.000Z",)"
             R"("elapsed_s":0.0,"eta_s":null,"stalled":false,"prompt_tokens":0,"completion_tokens":0,)"
-            R"("cost_usd":null,"questions":[{"id":"q","total":2,"pending":0,)"
+            R"("cost_usd":null,"stop_reason":null,"questions":[{"id":"q","total":2,"pending":0,)"
             R"("running":0,"completed":2,"failed":0,"cancelled":0,"refused":0,"done":2,"percent":100.0,)"
             R"("mean_latency_ms":12.5,"p95_latency_ms":20.0,"prompt_tokens":0,"completion_tokens":0,)"
             R"("cost_usd":null}]})"
@@ -116,6 +116,33 @@ TEST(StatusText, TokensAndCostOfTheJobAndEachGroup) {
   EXPECT_NE(text.find("us-east: 1/1 ✅ · $0.0012\n"), std::string::npos) << text;
   EXPECT_NE(text.find("eu-west: 1/1 ✅\n"), std::string::npos) << "an unpriced group shows no cost\n" << text;
   EXPECT_EQ(format_usd(1234.5), "$1234.50");
+}
+
+// Issue 10, budgets: the budget and what was spent while one is set, and
+// why the job stopped once it did.
+TEST(StatusText, BudgetAndWhyTheJobStopped) {
+  JobSummary job;
+  job.job_id = "j";
+  job.status = "cancelled";
+  job.counts = counts(10, 3, 0, 0);
+  job.counts.cancelled = 7;
+  job.counts.pending = 0;
+  job.spend = Spend{300, 600, 0.9};
+  job.budget = JobBudget{0.75, 5000};
+  job.stop_reason = CancelReason::budget_exhausted;
+  auto text = render_status(job, {}, "questions");
+  EXPECT_NE(text.find("budget $0.7500 (spent $0.9000) · 5000 tokens (spent 900)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("stopped: budget exhausted"), std::string::npos) << text;
+  auto json = render_status_json(job, {}, "questions");
+  EXPECT_NE(json.find(R"("stop_reason":"budget_exhausted","budget":{"max_cost_usd":0.75,"max_tokens":5000})"),
+            std::string::npos)
+      << json;
+  job.budget.reset();
+  job.stop_reason = CancelReason::cancel;
+  text = render_status(job, {}, "questions");
+  EXPECT_EQ(text.find("budget"), std::string::npos) << text;
+  EXPECT_NE(text.find("stopped: cancelled"), std::string::npos) << text;
+  EXPECT_NE(render_status_json(job, {}, "questions").find(R"("stop_reason":"cancel")"), std::string::npos);
 }
 
 TEST(StatusText, MatrixMarksEachCell) {

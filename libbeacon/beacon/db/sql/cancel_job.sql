@@ -7,7 +7,7 @@ WITH gone AS (
   UPDATE executions
   SET status = 'cancelled',
       completed_at = now(),
-      error = '{"kind": "cancelled", "message": "the job was cancelled before this execution ran"}'::jsonb,
+      error = '{"kind": "cancelled", "reason": "cancel", "message": "the job was cancelled before this execution ran"}'::jsonb,
       updated_at = now()
   WHERE job_id = $1 AND status = 'pending'
   RETURNING 1
@@ -16,6 +16,7 @@ WITH gone AS (
 )
 UPDATE jobs j
 SET status = 'cancelled',
+    stop_reason = 'cancel',
     cancelled = j.cancelled + m.cancelled,
     progress = beacon_job_progress(j.total, j.completed + j.failed + j.cancelled + m.cancelled),
     finished_at = coalesce(j.finished_at, now()),

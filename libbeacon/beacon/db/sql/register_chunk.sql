@@ -13,15 +13,20 @@
 -- $1 job_id, $2 JSON array of [region, model_id, question_id, sample, question_ord],
 -- $3 submission, $4 fresh
 WITH job AS (
-  SELECT status FROM jobs WHERE job_id = $1 FOR UPDATE
+  SELECT status, stop_reason FROM jobs WHERE job_id = $1 FOR UPDATE
 ), input AS (
   SELECT x.ord, x.v ->> 0 AS region, x.v ->> 1 AS model_id, x.v ->> 2 AS question_id,
          (x.v ->> 3)::integer AS sample, (x.v ->> 4)::integer AS question_ord
   FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(v, ord)
 ), ins AS (
-  INSERT INTO executions (job_id, region, model_id, question_id, sample, question_ord, status, submission)
+  INSERT INTO executions (job_id, region, model_id, question_id, sample, question_ord, status, submission, error)
   SELECT $1, i.region, i.model_id, i.question_id, i.sample, i.question_ord,
-         CASE WHEN job.status = 'cancelled' THEN 'cancelled' ELSE 'pending' END, $3::integer
+         CASE WHEN job.status = 'cancelled' THEN 'cancelled' ELSE 'pending' END, $3::integer,
+         -- Why, as cancel_job.sql and budget_stop.sql say it (migrations/0009).
+         CASE WHEN job.status = 'cancelled' THEN
+           jsonb_build_object('kind', 'cancelled', 'reason', coalesce(job.stop_reason, 'cancel'),
+                              'message', 'the job was stopped before this execution was registered')
+         END
   FROM input i CROSS JOIN job
   ORDER BY i.region, i.model_id, i.question_id, i.sample
   ON CONFLICT DO NOTHING

@@ -8,8 +8,10 @@
 --     user asking for the work again): `running` when an event was ever seen,
 --     `queued` before that, `completed` when every execution already is (then
 --     nothing is enqueued and finished_at is kept).
+--   * the spec (equal but for its budget, lock_job_for_submit.sql) and the
+--     budget columns are replaced, and stop_reason is cleared (migrations/0009).
 -- Returns the new submission number, total and completed count.
--- $1 job_id
+-- $1 job_id, $2 canonical spec (JSON text)
 WITH reset_failed AS (
   UPDATE executions
   SET status = 'pending', completed_at = NULL, updated_at = now(),
@@ -41,6 +43,10 @@ WITH reset_failed AS (
 )
 UPDATE jobs j
 SET submissions = j.submissions + 1,
+    spec = $2::jsonb,
+    budget_max_cost_usd = ($2::jsonb #>> '{budget,max_cost_usd}')::double precision,
+    budget_max_tokens = ($2::jsonb #>> '{budget,max_tokens}')::bigint,
+    stop_reason = NULL,
     failed = j.failed - m.failed,
     cancelled = j.cancelled - m.cancelled,
     status = n.status,
