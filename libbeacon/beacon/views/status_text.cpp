@@ -75,7 +75,12 @@ std::string format_duration(double seconds) {
 }
 
 std::string group_mark(const Counts& c) {
-  if (c.total > 0 && c.done() == c.total) return c.failed > 0 ? "❌" : "✅";
+  if (c.total > 0 && c.done() == c.total) {
+    if (c.failed > 0) return "❌";
+    // Cancelled (by `cancel` or a budget) is finished but not answered: a
+    // tick would claim results that were never paid for.
+    return c.cancelled > 0 ? "⏹️" : "✅";
+  }
   if (c.done() > 0 || c.running > 0) return "⏳";
   return "⏸️";
 }

@@ -45,6 +45,11 @@ TEST(StatusText, ExactTextForAFixedState) {
 TEST(StatusText, MarksAndDurations) {
   EXPECT_EQ(group_mark(counts(3, 2, 1, 0)), "❌");
   EXPECT_EQ(group_mark(counts(3, 3, 0, 0)), "✅");
+  Counts stopped = counts(3, 1, 0, 0);
+  stopped.cancelled = 2;  // a cancel or a budget stop ended the rest: done, not answered
+  EXPECT_EQ(group_mark(stopped), "⏹️");
+  stopped.failed = 1, stopped.cancelled = 1;
+  EXPECT_EQ(group_mark(stopped), "❌") << "a failure outranks a stop";
   EXPECT_EQ(group_mark(counts(3, 0, 0, 1)), "⏳");
   EXPECT_EQ(group_mark(counts(3, 0, 0, 0)), "⏸️");
   EXPECT_EQ(format_duration(45), "45s");
