@@ -27,6 +27,7 @@
 #
 # Knobs: BEACON_BUILD_DIR (default build/ of this repository),
 #        BENCH_LATENCIES (default "0:0 200:50", latency:jitter ms per run),
+#        BENCH_REGIONS ("us-east eu-west asia-pacific": one worker each),
 #        BENCH_QUESTIONS (1000), BENCH_SAMPLES (1), BENCH_MODELS (10),
 #        BENCH_CONCURRENCY (64), BENCH_JOB_TIMEOUT (300 s per job),
 #        BENCH_QUEUE_TYPE (quorum; `classic` for BEACON_QUEUE_TYPE), BENCH_KEEP_DATA=1,
@@ -40,7 +41,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/celery_run.sh"
 
 LOG_DIR=$ROOT/.run/bench-throughput
-REGIONS=(us-east eu-west asia-pacific)
+# BENCH_REGIONS="us-east" runs one worker: the one-process in-flight figure.
+read -r -a REGIONS <<< "${BENCH_REGIONS:-us-east eu-west asia-pacific}"
 NMODELS=${BENCH_MODELS:-10}
 QUESTIONS=${BENCH_QUESTIONS:-1000}
 SAMPLES=${BENCH_SAMPLES:-1}
