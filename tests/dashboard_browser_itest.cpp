@@ -71,6 +71,7 @@ TEST(DashboardBrowser, JobPageIsLiveExactAndSafe) {
       << b.evaluate("document.getElementById('totals').textContent");
   EXPECT_EQ(b.evaluate("window.__notReloaded"), "\"yes\"");
   EXPECT_TRUE(caught_midway) << "the job finished before the page saw a change";
+  EXPECT_EQ(b.evaluate("document.getElementById('stop-reason').hidden"), "true") << "a completed job did not stop early";
 
   // The counts shown equal the database's.
   const auto row = f.job(job).value();
@@ -138,6 +139,18 @@ TEST(DashboardBrowser, JobPageIsLiveExactAndSafe) {
   // The recent jobs page lists the job.
   b.navigate(dash.base_url + "/");
   EXPECT_TRUE(b.wait_for("document.querySelector('#jobs tr[data-job=' + JSON.stringify(" + js_string(job) + ") + ']') !== null", 20s));
+
+  // A job stopped early says why (here `cancel`; a budget stop the same way).
+  const auto stopped = "dash-stopped-" + unique_suffix();
+  ASSERT_EQ(f.submit(read_text(source_dir() + "/examples/beacon-job.json"), stopped).exit_code, 0);
+  const auto c = f.producer({"cancel", stopped});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_TRUE(f.wait_finished(stopped, 60s)) << f.logs_tail();
+  b.navigate(dash.base_url + "/jobs/" + stopped);
+  EXPECT_TRUE(b.wait_for("document.getElementById('stop-reason').hidden === false && "
+                         "document.getElementById('stop-reason').textContent === 'stopped: cancelled'",
+                         20s))
+      << b.evaluate("document.getElementById('summary').innerText");
 
   EXPECT_EQ(dash.proc->stop(10s), 0) << dash.proc->output();
 }

@@ -31,6 +31,11 @@ function renderSummary(j) {
   st.textContent = j.status;
   st.className = 'badge st-' + j.status;
   document.getElementById('stalled').hidden = !j.stalled;
+  // Why a job stopped early: its budget, or `beacon-producer cancel`.
+  const stop = document.getElementById('stop-reason');
+  const reasons = {budget_exhausted: 'stopped: budget exhausted', cancel: 'stopped: cancelled'};
+  stop.hidden = !reasons[j.stop_reason];
+  stop.textContent = reasons[j.stop_reason] || '';
   beacon.fillBar(document.getElementById('job-bar'), j);
   beacon.setText('totals', j.done + '/' + j.total + ' (' + j.percent.toFixed(1) + '%) · completed ' + j.completed +
       ' · failed ' + j.failed + ' · running ' + j.running + ' · pending ' + j.pending + ' · cancelled ' + j.cancelled +
