@@ -258,6 +258,7 @@ static long stats_field(const std::string& body, const char* field) {
 }
 
 long Fleet::sim_requests() { return stats_field(http_get("127.0.0.1", sim_port_, "/stats"), "requests"); }
+long Fleet::sim_in_flight() { return stats_field(http_get("127.0.0.1", sim_port_, "/stats"), "in_flight"); }
 long Fleet::sim_duplicates() { return stats_field(http_get("127.0.0.1", sim_port_, "/stats"), "duplicates"); }
 
 std::string Fleet::logs_tail(std::size_t bytes) const {

@@ -82,6 +82,7 @@ class Fleet {
   // /stats "requests" and "duplicates"; a sim that does not answer FAILS the
   // calling test (ADD_FAILURE) and gives -1.
   long sim_requests();
+  long sim_in_flight();  // requests the sim is answering now
   long sim_duplicates();
   // Everything the fleet's processes wrote, for failure messages.
   std::string logs_tail(std::size_t bytes_per_process = 3000) const;

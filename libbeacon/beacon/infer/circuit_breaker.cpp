@@ -36,13 +36,19 @@ Permit CircuitBreaker::acquire(Clock::time_point now) {
   return Permit::denied;
 }
 
-void CircuitBreaker::on_success() {
+void CircuitBreaker::on_success(Clock::time_point sent_at) {
+  if (newest_failure_sent_ && sent_at < *newest_failure_sent_) return;  // older than the failures: stale
+  newest_success_sent_ = std::max(sent_at, newest_success_sent_.value_or(sent_at));
   state_ = CircuitState::closed;
   consecutive_failures_ = 0;
   probe_in_flight_ = false;
 }
 
-void CircuitBreaker::on_failure(Clock::time_point now) {
+void CircuitBreaker::on_failure(Clock::time_point now, Clock::time_point sent_at) {
+  // Sent before a request that succeeded: stale. Never a probe: while the
+  // circuit is open only the probe is sent, so it is always the newest.
+  if (newest_success_sent_ && sent_at < *newest_success_sent_) return;
+  newest_failure_sent_ = std::max(sent_at, newest_failure_sent_.value_or(sent_at));
   ++consecutive_failures_;
   switch (state_) {
     case CircuitState::closed:

@@ -380,15 +380,16 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  void release(Endpoint& ep, Permit permit, Health health) {
+  // `sent_at` orders the outcome among the others (circuit_breaker.hpp).
+  void release(Endpoint& ep, Permit permit, Health health, Clock::time_point sent_at) {
     --ep.in_flight;
     const CircuitState before = ep.breaker.state();
     switch (health) {
       case Health::up:
-        ep.breaker.on_success();
+        ep.breaker.on_success(sent_at);
         break;
       case Health::down:
-        ep.breaker.on_failure(Clock::now());
+        ep.breaker.on_failure(Clock::now(), sent_at);
         break;
       case Health::unknown:
         ep.breaker.on_neutral(permit);
@@ -430,7 +431,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
     }
     if (job.cancel.cancelled()) {  // granted and aborted in the same turn: give the slot back
       if (w.quota_probe) ep.gate->quota_probe_out = false;
-      release(ep, w.permit, Health::unknown);
+      release(ep, w.permit, Health::unknown, Clock::now());
       co_return Permit::denied;
     }
     quota_probe = w.quota_probe;
@@ -517,7 +518,7 @@ struct InferenceClient::Impl : std::enable_shared_from_this<Impl> {
       // A quota-exhausted 429 says nothing about the server's health and
       // costs the execution nothing: it waits for the quota like the others.
       quota_outcome(ep, quota_probe, r.quota, r.aborted);  // before release() pumps the queue
-      release(ep, permit, r.aborted ? Health::unknown : (r.quota ? Health::unknown : r.health));
+      release(ep, permit, r.aborted ? Health::unknown : (r.quota ? Health::unknown : r.health), t0);
       if (r.aborted || job.cancel.cancelled()) {
         out.aborted = true;
         co_return;
