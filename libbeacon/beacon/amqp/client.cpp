@@ -440,6 +440,7 @@ std::string Client::declare_queue(const std::string& name, const QueueArgs& args
   if (args.type == "quorum" && args.quorum_group_size > 0) {
     table.set("x-quorum-initial-group-size", static_cast<std::int64_t>(args.quorum_group_size));
   }
+  if (args.expires_ms > 0) table.set("x-expires", args.expires_ms);
   require_unblocked("queue.declare");
   const amqp_queue_declare_ok_t* ok = bounded("queue.declare", options_.rpc_timeout + options_.send_timeout, [&] {
     return amqp_queue_declare(conn_, kTopologyChannel, bytes(name), 0, args.durable ? 1 : 0, args.exclusive ? 1 : 0,

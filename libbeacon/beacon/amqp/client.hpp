@@ -136,6 +136,7 @@ struct QueueArgs {
   std::string dead_letter_exchange;  // x-dead-letter-exchange; "" = none
   int delivery_limit = 0;            // x-delivery-limit, sent for quorum queues only; 0 = unset
   int quorum_group_size = 0;         // x-quorum-initial-group-size, quorum queues only; 0 = unset
+  std::int64_t expires_ms = 0;       // x-expires: deleted after this long unused (no consumer); 0 = never
 };
 
 // Header the client stamps on every publish with its confirm sequence number,

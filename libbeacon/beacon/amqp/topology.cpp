@@ -39,6 +39,14 @@ void declare_queue_named(Client& client, std::string_view name, const QueueArgs&
 
 std::string exec_queue(std::string_view region) { return s(kExecExchange) + "." + s(region); }
 
+std::string lane_routing_key(std::string_view region, std::string_view job_id) {
+  return s(region) + ".job." + s(job_id);
+}
+
+std::string lane_queue(std::string_view region, std::string_view job_id) {
+  return s(kExecExchange) + "." + lane_routing_key(region, job_id);
+}
+
 TopologyOptions topology_options_from_env() {
   TopologyOptions options;
   if (const char* type = std::getenv("BEACON_QUEUE_TYPE"); type != nullptr && *type != '\0') {
@@ -98,6 +106,17 @@ void declare_region(Client& client, const std::string& region, const TopologyOpt
   const std::string queue = exec_queue(region);
   declare_queue_named(client, queue, work_queue_args(options));
   client.bind_queue(queue, s(kExecExchange), region);
+}
+
+void declare_lane(Client& client, const std::string& region, const std::string& job_id,
+                  const TopologyOptions& options) {
+  if (region.empty() || job_id.empty()) throw std::invalid_argument("declare_lane: empty region or job id");
+  client.declare_exchange(s(kExecExchange), "direct");
+  QueueArgs args = work_queue_args(options);
+  args.expires_ms = kLaneExpiresMs;
+  const std::string queue = lane_queue(region, job_id);
+  declare_queue_named(client, queue, args);
+  client.bind_queue(queue, s(kExecExchange), lane_routing_key(region, job_id));
 }
 
 }  // namespace beacon::amqp

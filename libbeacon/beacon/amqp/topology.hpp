@@ -3,6 +3,8 @@
 // by every part on every (re)connect:
 //
 //   exchange beacon.exec    (direct, key = region) -> queue beacon.exec.<region>
+//                           (key <region>.job.<job>) -> queue beacon.exec.<region>.job.<job>
+//                                                       (a job's lane: fair share, docs/fair-share.md)
 //   exchange beacon.results (direct, key "result") -> queue beacon.results
 //   exchange beacon.dead    (fanout)               -> queue beacon.dead
 //   exchange beacon.control (fanout)               -> one temp queue per listener
@@ -10,6 +12,7 @@
 // All durable. Work queues dead-letter to beacon.dead and, when quorum, carry
 // x-delivery-limit so a message that keeps failing ends there instead of
 // looping forever.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -32,6 +35,17 @@ inline constexpr std::string_view kSourceQueueHeader = "x-beacon-source-queue";
 
 // "beacon.exec.<region>".
 std::string exec_queue(std::string_view region);
+
+// Fair share (docs/fair-share.md): a job submitted while another job has work
+// in the region, or one with a priority, gets its own queue there, its lane,
+// which every worker of the region consumes beside the region queue.
+// "beacon.exec.<region>.job.<job_id>", bound to beacon.exec with key
+// "<region>.job.<job_id>".
+std::string lane_queue(std::string_view region, std::string_view job_id);
+std::string lane_routing_key(std::string_view region, std::string_view job_id);
+// A lane nobody consumes (its job has no work left in the region) is deleted
+// by the broker after this long; a re-submit declares it again.
+inline constexpr std::int64_t kLaneExpiresMs = 60LL * 60 * 1000;
 
 struct TopologyOptions {
   std::string queue_type = "quorum";  // "quorum" | "classic" (single-node dev broker)
@@ -62,5 +76,10 @@ void declare_core(Client& client, const TopologyOptions& options);
 // Queue beacon.exec.<region> bound to beacon.exec with key <region>.
 // Declares beacon.exec first, so it also works before declare_core.
 void declare_region(Client& client, const std::string& region, const TopologyOptions& options);
+
+// The lane of `job_id` in `region`: the region queue's arguments plus
+// x-expires (kLaneExpiresMs), bound to beacon.exec. Idempotent.
+void declare_lane(Client& client, const std::string& region, const std::string& job_id,
+                  const TopologyOptions& options);
 
 }  // namespace beacon::amqp
