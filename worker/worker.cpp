@@ -29,6 +29,9 @@
 #include "cancel_memory.hpp"
 #include "confirm_ledger.hpp"
 #include "endpoint_metrics.hpp"
+#include "lane_consumers.hpp"
+#include "lane_gate.hpp"
+#include "lane_watch.hpp"
 #include "execution_request.hpp"
 #include "preflight.hpp"
 #include "rate_leaser.hpp"
@@ -92,11 +95,21 @@ class Worker {
         preflight_(o.database_url, o.worker_id, o.region, preflight_results_),
         m_(o.region),
         endpoint_metrics_(metrics::default_registry()),
-        slots_(recent_, cancels_) {
+        slots_(recent_, cancels_),
+        gate_(static_cast<std::size_t>(o.concurrency)),
+        lanes_(client_, o.region) {
     exec_queue_ = amqp::exec_queue(o.region);
-    delivery_limit_ = amqp::topology_options_from_env().delivery_limit;
+    topology_ = amqp::topology_options_from_env();
+    delivery_limit_ = topology_.delivery_limit;
     inference_.set_attempt_observer([this](const infer::AttemptEvent& e) { endpoint_metrics_.observe(e); });
     start_rate_leaser(endpoints_);
+    if (o.database_url.empty()) {
+      spdlog::warn("BEACON_DATABASE_URL is not set: this worker consumes only {}, not the lanes of jobs that share "
+                   "the region (docs/fair-share.md); give at least one worker per region a database",
+                   exec_queue_);
+    } else {
+      lane_watch_.emplace(o.database_url, o.region, lane_updates_);
+    }
   }
 
   static infer::InferenceClient::Options inference_options(std::shared_ptr<infer::FleetRateLimits> limits) {
@@ -208,9 +221,8 @@ class Worker {
     }
     generation_ = client_.generation();
     session_open_ = true;
-    auto topo = amqp::topology_options_from_env();
-    amqp::declare_core(client_, topo);
-    amqp::declare_region(client_, o_.region, topo);
+    amqp::declare_core(client_, topology_);
+    amqp::declare_region(client_, o_.region, topology_);
     control_queue_ = client_.declare_temp_queue_bound_to(std::string(amqp::kControlExchange));
     client_.set_prefetch(static_cast<std::uint16_t>(std::min(o_.concurrency, 65535)));
     // Terminal events whose confirm was lost with the old connection go out
@@ -240,6 +252,7 @@ class Worker {
     control_tag_ = client_.consume(control_queue_);
     cancel_deferred_ = false;  // a new connection: a draining worker does not consume
     if (!draining_) exec_tag_ = client_.consume(exec_queue_);
+    lanes_retry_at_ = {};  // lanes are consumed again by the next reconcile
     broker_ready_ = true;
     m_.connected.set(1);
     spdlog::info("worker {} consuming {} (concurrency {})", o_.worker_id, exec_queue_, o_.concurrency);
@@ -257,6 +270,8 @@ class Worker {
     m_.connected.set(0);
     // Delivery tags of the lost connection are void: the broker requeued those messages.
     held_.clear();
+    gate_.clear();
+    lanes_.connection_lost();
     m_.in_flight.set(0);
     slots_.connection_lost();
     ledger_.connection_lost();
@@ -272,6 +287,7 @@ class Worker {
     if (io_thread_.joinable()) io_thread_.join();
     preflight_.stop();
     if (leaser_) leaser_->stop();
+    if (lane_watch_) lane_watch_->stop();
     client_.close();
     spdlog::info("worker {} stopped", o_.worker_id);
   }
@@ -289,6 +305,9 @@ class Worker {
       for (auto& c : client_.take_confirms()) on_confirm(c);
       for (auto& p : preflight_results_.try_take_all()) on_preflight(std::move(p));
       for (auto& c : completions_.try_take_all()) on_completion(std::move(c));
+      for (auto& lanes : lane_updates_.try_take_all()) on_lanes(std::move(lanes));
+      follow_lanes();
+      dispatch_gated();
       refresh_endpoint_metrics();
       if (draining_) {
         if (cancel_deferred_ && !client_.blocked()) cancel_consumer();
@@ -329,6 +348,40 @@ class Worker {
   void cancel_consumer() {
     cancel_deferred_ = false;
     if (!exec_tag_.empty()) client_.cancel(exec_tag_);
+    lanes_.cancel_all();
+    // Held for a free slot, never started: back they go, like a delivery
+    // that arrives while draining.
+    auto waiting = gate_.take_waiting();
+    if (!waiting.empty()) spdlog::info("stop requested: requeueing {} messages that waited for a slot", waiting.size());
+    for (const auto& w : waiting) requeue(w.tag);
+  }
+
+  // ---- lanes (docs/fair-share.md) -------------------------------------
+  void on_lanes(std::vector<ActiveLane> lanes) {
+    for (const auto& lane : lanes) gate_.set_weight(lane.job_id, lane.weight);
+    lanes_.want(std::move(lanes));
+  }
+
+  // Consumes the lanes the watch reported, cancels the finished ones. Not
+  // while draining (nothing new is taken) or blocked (consume would wait for
+  // the alarm to clear); a lane the broker refuses is tried again in 5 s.
+  void follow_lanes() {
+    if (!lanes_.out_of_date() || draining_ || !broker_ready_ || client_.blocked()) return;
+    const auto now = Clock::now();
+    if (now < lanes_retry_at_) return;
+    try {
+      for (const auto& job : lanes_.reconcile(topology_)) gate_.retire(job);
+      m_.lanes.set(static_cast<double>(lanes_.consumed()));
+    } catch (const amqp::ChannelClosed& e) {
+      lanes_retry_at_ = now + std::chrono::seconds(5);
+      spdlog::error("worker {} region={}: the broker refused a lane ({}); trying again in 5 s", o_.worker_id,
+                    o_.region, e.what());
+    }
+  }
+
+  // Hands held deliveries to the slot table as slots free up, lane by lane.
+  void dispatch_gated() {
+    while (auto g = gate_.next()) run(slots_.dispatch(std::move(g->message), g->tag, g->may_be_done));
   }
 
   void refresh_endpoint_metrics() {
@@ -368,7 +421,7 @@ class Worker {
     // A fresh copy (a requeue of beacon's own doing) may be of work already
     // done: the preflight checks it like a redelivery.
     const bool may_be_done = d.redelivered || d.headers.count(std::string(amqp::kRequeuesHeader)) > 0;
-    run(slots_.dispatch(std::move(msg), d.tag, may_be_done));
+    gate_.hold(lanes_.lane_of(d.consumer_tag), GatedDelivery{std::move(msg), d.tag, may_be_done});
   }
 
   // Does what the slot table decided.
@@ -548,8 +601,9 @@ class Worker {
   }
 
   void dead_letter(const amqp::Delivery& d, const std::string& reason, const std::string& context) {
+    const std::string source = lanes_.queue_of(d.consumer_tag, exec_queue_);
     spdlog::error("dead-lettering message {} from {}: {}{}{}", d.message_id.empty() ? "(no id)" : d.message_id,
-                  exec_queue_, reason, context.empty() ? "" : " ", context);
+                  source, reason, context.empty() ? "" : " ", context);
     m_.dead.inc();
     Publish p;
     p.purpose = Publish::Purpose::dead_letter;
@@ -559,7 +613,7 @@ class Worker {
     p.body = d.body.substr(0, kDeadLetterBodyLimit);
     p.message_id = d.message_id;
     p.headers[std::string(amqp::kReasonHeader)] = reason;
-    p.headers[std::string(amqp::kSourceQueueHeader)] = exec_queue_;
+    p.headers[std::string(amqp::kSourceQueueHeader)] = source;
     p.mandatory = false;
     p.what = "dead letter (" + reason + ")";
     send(std::move(p));
@@ -580,7 +634,7 @@ class Worker {
       return;
     }
     const amqp::Delivery& d = it->second;
-    auto copy = amqp::fresh_copy(d, exec_queue_);
+    auto copy = amqp::fresh_copy(d, lanes_.queue_of(d.consumer_tag, exec_queue_));
     Publish p;
     p.purpose = Publish::Purpose::fresh_copy;
     p.generation = generation_;
@@ -649,6 +703,7 @@ class Worker {
 
   void release(std::uint64_t tag) {
     held_.erase(tag);
+    gate_.finished(tag);
     m_.in_flight.set(static_cast<double>(held_.size()));
   }
   void ack(std::uint64_t tag) {
@@ -668,12 +723,15 @@ class Worker {
   Mailbox<PreflightItem> preflight_results_;
   Preflight preflight_;
   Mailbox<Completion> completions_;
+  Mailbox<std::vector<ActiveLane>> lane_updates_;
+  std::optional<LaneWatch> lane_watch_;
   WorkerMetrics m_;
   EndpointMetrics endpoint_metrics_;
   std::optional<metrics::MetricsServer> server_;
   std::thread io_thread_;
 
   std::string exec_queue_, control_queue_, exec_tag_, control_tag_;
+  amqp::TopologyOptions topology_;
   int delivery_limit_ = 0;
   // Refused confirms (nack or return) since the last ok one; see on_confirm.
   static constexpr int kRefusalsBeforeReconnect = 50;
@@ -683,6 +741,9 @@ class Worker {
   CancelMemory cancels_;
   SlotTable slots_;
   ConfirmLedger ledger_;
+  LaneGate gate_;
+  LaneConsumers lanes_;
+  Clock::time_point lanes_retry_at_{};
   // Deliveries of the current connection not yet acked, by tag (a requeue
   // needs the body and headers for its fresh copy).
   std::unordered_map<std::uint64_t, amqp::Delivery> held_;

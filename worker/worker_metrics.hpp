@@ -38,6 +38,7 @@ struct WorkerMetrics {
                                                "Malformed control messages ignored", q);
   metrics::Gauge& in_flight = r.gauge("beacon_worker_in_flight", "Messages held, not yet acknowledged", q);
   metrics::Gauge& connected = r.gauge("beacon_worker_broker_connected", "1 while connected to the broker", q);
+  metrics::Gauge& lanes = r.gauge("beacon_worker_lanes", "Job lanes (fair share) this worker consumes beside its region queue", q);
 };
 
 }  // namespace beacon

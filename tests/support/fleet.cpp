@@ -66,7 +66,10 @@ void Fleet::delete_region_queues() {
   try {
     amqp::Client c(amqp::ClientOptions{amqp_url_, "beacon-test-fleet-cleanup"});
     c.connect();
-    for (const auto& r : regions_) c.delete_queue(amqp::exec_queue(r));
+    for (const auto& r : regions_) {
+      c.delete_queue(amqp::exec_queue(r));
+      for (const auto& job : jobs_) c.delete_queue(amqp::lane_queue(r, job));  // a job's lane, if it had one
+    }
     c.close();
   } catch (const std::exception& e) {
     // The test's verdict is already in; a broker that is gone now only
@@ -149,6 +152,7 @@ SubmitSummary Fleet::submit(const std::string& spec_json, const std::string& job
   if (!spec.HasParseError() && spec.IsObject() && spec.HasMember("regions") && spec["regions"].IsArray())
     for (const auto& r : spec["regions"].GetArray())
       if (r.IsString()) regions_.insert(r.GetString());
+  jobs_.insert(job_id);
   auto path = write_file("spec-" + std::to_string(counter_++) + ".json", spec_json);
   auto r = producer({"submit", path, "--job-id", job_id});
   SubmitSummary s;

@@ -100,6 +100,7 @@ class Fleet {
   // an endpoint file for it): deleted when the fleet ends, so quorum queues of
   // finished tests do not pile up in the broker.
   std::set<std::string> regions_;
+  std::set<std::string> jobs_;  // submitted through submit(): their lanes are deleted with the queues
 };
 
 // A metric in Prometheus text with all its label sets summed; nullopt when

@@ -44,8 +44,10 @@ std::string exec_queue(std::string_view region);
 std::string lane_queue(std::string_view region, std::string_view job_id);
 std::string lane_routing_key(std::string_view region, std::string_view job_id);
 // A lane nobody consumes (its job has no work left in the region) is deleted
-// by the broker after this long; a re-submit declares it again.
-inline constexpr std::int64_t kLaneExpiresMs = 60LL * 60 * 1000;
+// by the broker after this long (24 h). A lane with work left is consumed by
+// every live worker of its region, so only a region without any worker for
+// that long loses its queued messages; a re-submit publishes them again.
+inline constexpr std::int64_t kLaneExpiresMs = 24LL * 60 * 60 * 1000;
 
 struct TopologyOptions {
   std::string queue_type = "quorum";  // "quorum" | "classic" (single-node dev broker)
