@@ -105,9 +105,14 @@ for s in by_kind.get("ScaledObject", []):
         scaled[t["metadata"]["queueName"]] = target
         if "host" in t["metadata"]:
             bad(f"{s['metadata']['name']}: broker host inline; use the TriggerAuthentication")
+def scales_on(queue):
+    # A trigger names its queue, or a regex over queue names (useRegex).
+    return [target for pattern, target in scaled.items() if pattern == queue or re.fullmatch(pattern, queue)]
+
 for region, deployment in workers.items():
-    if scaled.get(f"beacon.exec.{region}") != deployment:
-        bad(f"no ScaledObject scales {deployment} on beacon.exec.{region}")
+    for queue in (f"beacon.exec.{region}", f"beacon.exec.{region}.job.some-job-2026"):  # region queue, a lane
+        if scales_on(queue) != [deployment]:
+            bad(f"{queue}: scaled by {scales_on(queue)}, want exactly {deployment}")
 if len(by_kind.get("Job", [])) != 1:
     bad("want exactly one migrate Job")
 if not any(d["metadata"]["name"] == "beacon-dashboard" for d in by_kind.get("Deployment", [])):
