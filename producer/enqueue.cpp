@@ -24,11 +24,24 @@ using std::chrono::milliseconds;
 // Read confirms as they arrive rather than letting them pile up in the socket.
 constexpr std::size_t kPollEvery = 256;
 
-void connect_and_declare(amqp::Client& client, const std::vector<std::string>& regions) {
+// Every region queue is declared, lane or not: workers consume it whatever
+// this job does. A lane is declared on every (re)connect too: one that
+// expired meanwhile would make the publishes unroutable.
+void connect_and_declare(amqp::Client& client, const std::vector<std::string>& regions, const std::string& job_id,
+                         const std::vector<std::string>& lane_regions) {
   client.connect();
   auto topo = amqp::topology_options_from_env();
   amqp::declare_core(client, topo);
   for (const auto& r : regions) amqp::declare_region(client, r, topo);
+  for (const auto& r : lane_regions) amqp::declare_lane(client, r, job_id, topo);
+}
+
+std::map<std::string, std::string> routing_keys(const std::vector<std::string>& regions, const std::string& job_id,
+                                                const std::vector<std::string>& lane_regions) {
+  std::map<std::string, std::string> keys;
+  for (const auto& r : regions) keys[r] = r;
+  for (const auto& r : lane_regions) keys[r] = amqp::lane_routing_key(r, job_id);
+  return keys;
 }
 
 // The broker blocked publishing (resource alarm) for longer than the
@@ -89,15 +102,24 @@ amqp::ClientOptions client_options(const EnqueueOptions& options) {
 
 }  // namespace
 
-Enqueuer::Enqueuer(EnqueueOptions options, std::vector<std::string> regions)
+Enqueuer::Enqueuer(EnqueueOptions options, std::vector<std::string> regions, std::string job_id,
+                   std::vector<std::string> lane_regions)
     : options_(std::move(options)),
       regions_(std::move(regions)),
+      job_id_(std::move(job_id)),
+      lane_regions_(std::move(lane_regions)),
+      routing_keys_(routing_keys(regions_, job_id_, lane_regions_)),
       client_(std::make_unique<amqp::Client>(client_options(options_))),
       backoff_(std::make_unique<amqp::Backoff>(amqp::BackoffOptions{milliseconds(200), milliseconds(5000)})) {
-  connect_and_declare(*client_, regions_);  // the first failure is "unreachable": exit 3
+  connect_and_declare(*client_, regions_, job_id_, lane_regions_);  // the first failure is "unreachable": exit 3
 }
 
 Enqueuer::~Enqueuer() { client_->close(); }
+
+const std::string& Enqueuer::routing_key(const std::string& region) const {
+  auto it = routing_keys_.find(region);
+  return it == routing_keys_.end() ? region : it->second;  // a region the spec lacks: its queue, as before
+}
 
 EnqueueResult Enqueuer::send(const std::vector<ExecutionMessage>& messages) {
   const EnqueueOptions& options = options_;
@@ -145,7 +167,7 @@ EnqueueResult Enqueuer::send(const std::vector<ExecutionMessage>& messages) {
       };
       try {
         if (!client.connected()) {
-          connect_and_declare(client, regions);
+          connect_and_declare(client, regions, job_id_, lane_regions_);
           spdlog::warn("reconnected to the broker; publishing {} unconfirmed messages again", todo.size());
         }
         probe_flow(client, options.confirm_timeout);
@@ -157,7 +179,8 @@ EnqueueResult Enqueuer::send(const std::vector<ExecutionMessage>& messages) {
           const auto& m = messages[i];
           amqp::PublishProps props;
           props.message_id = m.key.message_id();
-          by_seq[client.publish(std::string(amqp::kExecExchange), m.key.region, encode(m), props)] = i;
+          const auto seq = client.publish(std::string(amqp::kExecExchange), routing_key(m.key.region), encode(m), props);
+          by_seq[seq] = i;
           if (++n % kPollEvery == 0) client.poll(milliseconds(0));
         }
         auto refused = settle(wait_round(client, options.confirm_timeout));

@@ -13,6 +13,7 @@
 // machine absorb them.
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,9 +54,13 @@ std::chrono::milliseconds submit_confirm_timeout_from_env();
 // gone for longer than its bounds), every later send is unconfirmed at once.
 class Enqueuer {
  public:
-  // Connects and declares the topology for `regions`. Throws
-  // amqp::AmqpError when the broker cannot be reached at all.
-  Enqueuer(EnqueueOptions options, std::vector<std::string> regions);
+  // Connects and declares the topology for `regions` (every region queue)
+  // and the lanes of `job_id` in `lane_regions` (db/submit_lanes.hpp). A
+  // message of a lane region is published to the job's lane, any other to
+  // its region queue. Throws amqp::AmqpError when the broker cannot be
+  // reached at all.
+  Enqueuer(EnqueueOptions options, std::vector<std::string> regions, std::string job_id,
+           std::vector<std::string> lane_regions);
   ~Enqueuer();
   Enqueuer(const Enqueuer&) = delete;
   Enqueuer& operator=(const Enqueuer&) = delete;
@@ -65,8 +70,14 @@ class Enqueuer {
   bool gave_up() const { return gave_up_; }
 
  private:
+  // The routing key on beacon.exec of a message of `region`.
+  const std::string& routing_key(const std::string& region) const;
+
   EnqueueOptions options_;
   std::vector<std::string> regions_;
+  std::string job_id_;
+  std::vector<std::string> lane_regions_;
+  std::map<std::string, std::string> routing_keys_;  // by region; built once, not per message
   std::unique_ptr<amqp::Client> client_;
   std::unique_ptr<amqp::Backoff> backoff_;
   // First failure since the last confirmed round (a flag and a time, not an

@@ -16,6 +16,7 @@
 #include <beacon/core/spec.hpp>
 #include <beacon/db/connect.hpp>
 #include <beacon/db/jobs_repo.hpp>
+#include <beacon/db/submit_lanes.hpp>
 
 #include "commands.hpp"
 #include "database.hpp"
@@ -33,6 +34,19 @@ std::string read_spec_file(const std::string& path) {
   buf.resize(static_cast<std::size_t>(in.gcount()));
   if (buf.size() > kMaxSpecBytes) throw SpecError("spec", "file exceeds " + std::to_string(kMaxSpecBytes) + " bytes");
   return buf;
+}
+
+// Fair share: the regions where this job gets its own queue (a lane), their
+// job_lanes rows committed before anything is published, so workers learn of
+// a lane no later than of its first message.
+std::vector<std::string> lane_regions(pqxx::connection& conn, const JobSpec& spec) {
+  std::vector<std::string> regions;
+  for (const auto& lane : db::assign_lanes(conn, spec)) {
+    spdlog::info("job {} region {}: {}, weight {}", spec.job_id, lane.region, db::describe(lane.reason, spec.priority),
+                 lane.weight);
+    regions.push_back(lane.region);
+  }
+  return regions;
 }
 
 std::string directory_of(const std::string& path) {
@@ -76,12 +90,13 @@ int submit(int argc, char** argv) {
   // broker is reached.
   const std::string now = now_rfc3339();
   const db::SubmitStart start = db::begin_submit(*conn, spec, now);
+  auto lanes = lane_regions(*conn, spec);
   EnqueueOptions eo;
   eo.amqp_url = amqp::amqp_url_from_env();
   eo.confirm_timeout = confirm_timeout;
   std::unique_ptr<Enqueuer> enqueuer;
   try {
-    enqueuer = std::make_unique<Enqueuer>(eo, spec.regions);
+    enqueuer = std::make_unique<Enqueuer>(eo, spec.regions, spec.job_id, std::move(lanes));
   } catch (const amqp::AmqpError& e) {
     std::fprintf(stderr,
                  "beacon-producer submit: broker unreachable: %s\n"

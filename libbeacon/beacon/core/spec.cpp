@@ -110,6 +110,18 @@ QuestionsFileRef read_stored_questions_file(const json::Value& v) {
   return ref;
 }
 
+// Absent or null: no priority (the job shares the region queue unless
+// another job has work there). 4.0 is refused like 4.5: an integer is asked.
+std::optional<int> read_priority(const json::Value& doc) {
+  auto it = doc.FindMember("priority");
+  if (it == doc.MemberEnd() || it->value.IsNull()) return std::nullopt;
+  const auto& v = it->value;
+  if (!v.IsInt64() || v.GetInt64() < kMinPriority || v.GetInt64() > kMaxPriority)
+    throw SpecError("priority", "must be an integer from " + std::to_string(kMinPriority) + " to " +
+                                    std::to_string(kMaxPriority) + " (the job's share of a region's workers)");
+  return static_cast<int>(v.GetInt64());
+}
+
 std::string resolve_against(const std::string& dir, const std::string& path) {
   if (path.empty() || path.front() == '/' || dir.empty()) return path;
   return dir + "/" + path;
@@ -144,7 +156,7 @@ JobSpec parse_job_spec(std::string_view text, const std::string& spec_dir) {
     throw SpecError("spec", e.what());
   }
   if (!doc.IsObject()) throw SpecError("spec", "must be a JSON object");
-  static const std::set<std::string> known = {"job_id", "models", "regions", "questions", "questions_file", "samples", "system_prompt", "params", "reuse", "budget"};
+  static const std::set<std::string> known = {"job_id", "models", "regions", "questions", "questions_file", "samples", "system_prompt", "params", "reuse", "budget", "priority"};
   for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m)
     if (!known.count(m->name.GetString())) throw SpecError(m->name.GetString(), "unknown field");
 
@@ -180,6 +192,7 @@ JobSpec parse_job_spec(std::string_view text, const std::string& spec_dir) {
   }
   if (auto it = doc.FindMember("budget"); it != doc.MemberEnd() && !it->value.IsNull())
     spec.budget = parse_budget(it->value);
+  spec.priority = read_priority(doc);
   if (auto it = doc.FindMember("questions_file"); it != doc.MemberEnd() && !it->value.IsNull()) {
     if (doc.HasMember("questions") && !doc["questions"].IsNull())
       throw SpecError("questions_file", "the spec has \"questions\" too: give the questions one way");
@@ -238,6 +251,9 @@ std::string JobSpec::canonical_json() const {
     w.Key("reuse"); w.String(r.data(), r.size());
   }
   if (budget) write_budget(w, *budget);
+  if (priority) {
+    w.Key("priority"); w.Int(*priority);
+  }
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }

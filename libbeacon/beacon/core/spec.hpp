@@ -17,6 +17,10 @@ inline constexpr std::size_t kMaxPromptBytes = 32 * 1024;
 inline constexpr std::size_t kMaxSpecBytes = 16 * 1024 * 1024;
 // Above this a job is almost certainly a mistake (a typo in samples).
 inline constexpr std::size_t kMaxExecutions = 5'000'000;
+// "priority" (fair share, docs/fair-share.md): a job's weight against the
+// other jobs with work in a region. Absent counts as kMinPriority.
+inline constexpr int kMinPriority = 1;
+inline constexpr int kMaxPriority = 10;
 
 struct Question {
   std::string id;
@@ -43,9 +47,13 @@ struct JobSpec {
   // "reuse": "completed" (core/reuse.hpp); absent = none. In the canonical
   // form only when set, so the specs of jobs stored before it stay equal.
   ReusePolicy reuse = ReusePolicy::none;
-  // "budget" (core/budget.hpp); in the canonical form only when set. The one
-  // field a re-submit may change (raise it to resume a job it stopped).
+  // "budget" (core/budget.hpp); in the canonical form only when set. A re-submit
+  // may change it (raise it to resume a job it stopped), and the priority.
   std::optional<JobBudget> budget;
+  // "priority" 1..10: the job gets its own queue (lane) in every region, of
+  // this weight (db/lanes.hpp). Like the budget, in the canonical form only
+  // when set and not part of the job's identity: a re-submit may change it.
+  std::optional<int> priority;
 
   std::size_t execution_count() const;
   std::size_t question_count() const;  // inline or in the file; 0: none

@@ -161,4 +161,36 @@ TEST(Spec, BadBudgetValuesGetAClearError) {
   EXPECT_EQ(error(R"({"max_cost_usd":0.01,"max_tokens":10})").first, "accepted");
 }
 
+// Fair share: "priority" 1..10 is parsed, survives the canonical form, and is
+// there only when set (jobs stored before it compare equal).
+TEST(Spec, PriorityParsesAndRoundTripsThroughTheCanonicalFormOnlyWhenSet) {
+  auto none = parse_job_spec(R"({"job_id":"j","models":["m"],"regions":["r"]})");
+  EXPECT_FALSE(none.priority.has_value());
+  EXPECT_EQ(none.canonical_json().find("priority"), std::string::npos) << "jobs stored before priorities compare equal";
+  EXPECT_FALSE(parse_job_spec(R"({"models":["m"],"regions":["r"],"priority":null})").priority.has_value());
+  for (int p : {kMinPriority, 4, kMaxPriority}) {
+    auto spec = parse_job_spec(R"({"job_id":"j","models":["m"],"regions":["r"],"priority":)" + std::to_string(p) + "}");
+    ASSERT_TRUE(spec.priority.has_value());
+    EXPECT_EQ(*spec.priority, p);
+    EXPECT_NE(spec.canonical_json().find(R"("priority":)" + std::to_string(p)), std::string::npos) << spec.canonical_json();
+    EXPECT_EQ(parse_job_spec(spec.canonical_json()).priority, spec.priority);
+  }
+}
+
+TEST(Spec, BadPriorityValuesNameTheField) {
+  auto error = [](const std::string& priority) -> std::pair<std::string, std::string> {
+    try {
+      parse_job_spec(R"({"models":["m"],"regions":["r"],"priority":)" + priority + "}");
+    } catch (const SpecError& e) {
+      return {e.field(), e.what()};
+    }
+    return {"accepted", ""};
+  };
+  for (const char* bad : {"0", "11", "-1", "2.5", "4.0", R"("5")", "true", "[3]", "{}", "99999999999"})
+    EXPECT_EQ(error(bad).first, "priority") << bad;
+  EXPECT_NE(error("11").second.find("from 1 to 10"), std::string::npos) << error("11").second;
+  EXPECT_EQ(error("1").first, "accepted");
+  EXPECT_EQ(error("10").first, "accepted");
+}
+
 }  // namespace beacon
