@@ -32,6 +32,7 @@ std::vector<std::string> LaneConsumers::reconcile(const amqp::TopologyOptions& t
     if (tag_by_job_.count(lane.job_id)) continue;
     amqp::declare_lane(client_, region_, lane.job_id, topology);
     const std::string queue = amqp::lane_queue(region_, lane.job_id);
+    client_.set_prefetch(prefetch_);  // only lanes consume after the connect: the region queue keeps its own
     const std::string tag = client_.consume(queue);
     tag_by_job_[lane.job_id] = tag;
     by_tag_[tag] = Consumer{lane.job_id, queue};

@@ -97,7 +97,7 @@ class Worker {
         endpoint_metrics_(metrics::default_registry()),
         slots_(recent_, cancels_),
         gate_(static_cast<std::size_t>(o.concurrency)),
-        lanes_(client_, o.region) {
+        lanes_(client_, o.region, o.concurrency) {
     exec_queue_ = amqp::exec_queue(o.region);
     topology_ = amqp::topology_options_from_env();
     delivery_limit_ = topology_.delivery_limit;
