@@ -74,13 +74,16 @@ TEST(QuestionsFile, JsonlAndCsvAreEnqueuedWithTheirPromptsIntact) {
                "\"Two\r\nlines, and a comma\",c3\r\n"
                "Caf\xC3\xA9?,c4");
   const auto csv_job = "qf-csv-" + unique_suffix();
+  // A region of its own: submitted beside the JSONL job's pending work, it
+  // would get a lane (docs/fair-share.md), not the region queue read here.
+  const auto csv_region = "qf-csv-" + unique_suffix();
   // The flag wins over the spec's questions_file; it is relative to the working directory.
-  auto c = f.producer({"submit", f.write_file("csv-spec.json", spec_with(region, R"("questions_file":"q.jsonl")")),
+  auto c = f.producer({"submit", f.write_file("csv-spec.json", spec_with(csv_region, R"("questions_file":"q.jsonl")")),
                        "--questions", f.dir() + "/q.csv", "--job-id", csv_job});
   ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
   EXPECT_NE(c.out.find("\"total\":4"), std::string::npos) << c.out;
   EXPECT_EQ(f.executions(csv_job).rows, 4);
-  prompts = take_prompts(region, 4);
+  prompts = take_prompts(csv_region, 4);
   EXPECT_EQ(prompts["c1"], "Plain?");
   EXPECT_EQ(prompts["c2"], "Say \"hi\", then stop.");
   EXPECT_EQ(prompts["c3"], "Two\r\nlines, and a comma");
@@ -97,6 +100,7 @@ TEST(QuestionsFile, JsonlAndCsvAreEnqueuedWithTheirPromptsIntact) {
   EXPECT_EQ(other.exit_code, 2) << other.out << other.err;
   EXPECT_NE(other.err.find("a different spec is registered under this id"), std::string::npos) << other.err;
   delete_queue(amqp::exec_queue(region));
+  delete_queue(amqp::exec_queue(csv_region));
 }
 
 struct BadFile {
