@@ -65,6 +65,11 @@ class ConfirmLedger {
   void unsent(Publish p);
   // `generation`: the connection now open (a tag of an older one is void).
   LedgerStep confirmed(const amqp::Confirm& c, std::uint64_t generation);
+  // The exchange the publish with confirm number `seq` went to ("" when unknown).
+  std::string exchange_of(std::uint64_t seq) const {
+    auto it = awaiting_.find(seq);
+    return it == awaiting_.end() ? std::string() : it->second.exchange;
+  }
   void connection_lost();
   std::vector<Publish> take_orphans();
   std::size_t awaiting() const { return awaiting_.size(); }

@@ -37,6 +37,7 @@
 #include "rate_leaser.hpp"
 #include "reload_signal.hpp"
 #include "recent_outcomes.hpp"
+#include "refusal_streaks.hpp"
 #include "slot_table.hpp"
 #include "worker_metrics.hpp"
 
@@ -669,16 +670,12 @@ class Worker {
 
   void on_confirm(const amqp::Confirm& c) {
     if (!c.ok) m_.publish_refused.inc();
-    refusals_in_a_row_ = c.ok ? 0 : refusals_in_a_row_ + 1;
-    if (refusals_in_a_row_ >= kRefusalsBeforeReconnect) {
-      // Seen on a RabbitMQ 3.10 cluster: a channel opened while the leader of
-      // beacon.results was just lost stays bound to that dead leader and has
-      // every publish nacked, for minutes, while the queue works for other
-      // channels. A new connection (the next node) gets a fresh channel; what
-      // is unconfirmed is published again there, as after any loss.
-      refusals_in_a_row_ = 0;
-      spdlog::warn("worker {} region={}: the broker refused {} publishes in a row on {}; reconnecting", o_.worker_id,
-                   o_.region, kRefusalsBeforeReconnect, client_.redacted_url());
+    if (refusals_.note(ledger_.exchange_of(c.seq), c.ok)) {
+      // A destination refuses everything on this channel (refusal_streaks.hpp):
+      // a new connection (the next node) gets a fresh channel; what is
+      // unconfirmed is published again there, as after any loss.
+      spdlog::warn("worker {} region={}: the broker refused {} publishes in a row to one exchange on {}; reconnecting",
+                   o_.worker_id, o_.region, refusals_.limit(), client_.redacted_url());
       client_.close();
       throw amqp::ConnectionLost("amqp: every publish refused (nack) on " + client_.redacted_url());
     }
@@ -733,9 +730,8 @@ class Worker {
   std::string exec_queue_, control_queue_, exec_tag_, control_tag_;
   amqp::TopologyOptions topology_;
   int delivery_limit_ = 0;
-  // Refused confirms (nack or return) since the last ok one; see on_confirm.
-  static constexpr int kRefusalsBeforeReconnect = 50;
-  int refusals_in_a_row_ = 0;
+  // Refused confirms (nack or return) in a row per destination; see on_confirm.
+  RefusalStreaks refusals_{50};
   std::uint64_t generation_ = 0;
   RecentOutcomes recent_;
   CancelMemory cancels_;
