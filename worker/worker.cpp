@@ -101,7 +101,6 @@ class Worker {
         lanes_(client_, o.region, o.concurrency) {
     exec_queue_ = amqp::exec_queue(o.region);
     topology_ = amqp::topology_options_from_env();
-    delivery_limit_ = topology_.delivery_limit;
     inference_.set_attempt_observer([this](const infer::AttemptEvent& e) { endpoint_metrics_.observe(e); });
     start_rate_leaser(endpoints_);
     if (o.database_url.empty()) {
@@ -411,11 +410,11 @@ class Worker {
       spdlog::info("{}: arrived while draining; requeued", msg.key.log_context());
       return requeue(d.tag);
     }
-    if (amqp::needs_refresh(d, delivery_limit_)) {
+    if (amqp::needs_refresh(d, topology_.delivery_limit)) {
       // It came back often (lost connections, restarts): a fresh copy resets
       // its delivery count so the broker's limit never dead-letters it (D2).
       spdlog::info("{}: delivery count {} near the limit {}; re-published as a fresh copy", msg.key.log_context(),
-                   d.headers.at(std::string(amqp::kDeliveryCountHeader)), delivery_limit_);
+                   d.headers.at(std::string(amqp::kDeliveryCountHeader)), topology_.delivery_limit);
       m_.refreshed.inc();
       return publish_fresh_copy(d.tag, false);
     }
@@ -729,7 +728,6 @@ class Worker {
 
   std::string exec_queue_, control_queue_, exec_tag_, control_tag_;
   amqp::TopologyOptions topology_;
-  int delivery_limit_ = 0;
   // Refused confirms (nack or return) in a row per destination; see on_confirm.
   RefusalStreaks refusals_{50};
   std::uint64_t generation_ = 0;

@@ -210,12 +210,7 @@ std::string encode_events(const std::vector<ResultEvent>& batch, const std::vect
 std::string encode_job_ids(const std::vector<ResultEvent>& batch) {
   std::set<std::string> ids;
   for (const auto& e : batch) ids.insert(e.key.job_id);
-  rapidjson::StringBuffer buf;
-  json::Writer w(buf);
-  w.StartArray();
-  for (const auto& id : ids) write_string(w, id);
-  w.EndArray();
-  return std::string(buf.GetString(), buf.GetSize());
+  return string_array(ids);
 }
 
 }  // namespace beacon::db

@@ -27,4 +27,16 @@ void write_number(json::Writer& w, double v);
 // Writes `v` (any JSON value) with every key and string cleaned.
 void write_value(json::Writer& w, const json::Value& v);
 
+// A JSON array of the strings of `items`, each cleaned, in their order: a
+// jsonb parameter a statement expands with jsonb_array_elements_text.
+template <class Strings>
+std::string string_array(const Strings& items) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartArray();
+  for (const auto& s : items) write_string(w, s);
+  w.EndArray();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
 }  // namespace beacon::db

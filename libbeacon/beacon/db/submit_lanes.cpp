@@ -9,17 +9,8 @@
 namespace beacon::db {
 namespace {
 
-std::string encode_regions(const std::vector<std::string>& regions) {
-  rapidjson::StringBuffer buf;
-  json::Writer w(buf);
-  w.StartArray();
-  for (const auto& r : regions) write_string(w, r);
-  w.EndArray();
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
 std::vector<LaneFacts> read_facts(pqxx::work& w, const JobSpec& spec) {
-  const pqxx::result rows = w.exec_params(std::string(sql::lane_facts), spec.job_id, encode_regions(spec.regions));
+  const pqxx::result rows = w.exec_params(std::string(sql::lane_facts), spec.job_id, string_array(spec.regions));
   std::vector<LaneFacts> facts;
   facts.reserve(rows.size());
   for (const auto& row : rows) facts.push_back({row[0].as<std::string>(), row[1].as<bool>(), row[2].as<bool>()});
