@@ -1,10 +1,11 @@
 #include <cstdio>
+#include <stdexcept>
 #include <iostream>
 
 #include <beacon/core/cli.hpp>
 #include <beacon/core/json.hpp>
 #include <beacon/db/connect.hpp>
-#include <beacon/db/progress_queries.hpp>
+#include <beacon/db/export_rows.hpp>
 
 #include "commands.hpp"
 #include "database.hpp"
@@ -12,49 +13,60 @@
 namespace beacon::producer {
 namespace {
 
-void write_opt_str(json::Writer& w, const char* key, const std::optional<std::string>& v) {
+void write_opt_str(json::Writer& w, const char* key, std::optional<std::string_view> v) {
   w.Key(key);
-  if (v) w.String(v->c_str(), v->size()); else w.Null();
+  if (v) w.String(v->data(), static_cast<rapidjson::SizeType>(v->size())); else w.Null();
 }
 
-// The text of an output object ({"text":...}), or null.
-void write_text(json::Writer& w, const std::optional<std::string>& output_json) {
-  w.Key("text");
-  if (!output_json) return (void)w.Null();
-  auto doc = json::parse(*output_json);
-  auto it = doc.IsObject() ? doc.FindMember("text") : doc.MemberEnd();
-  if (it == doc.MemberEnd() || !it->value.IsString()) return (void)w.Null();
-  w.String(it->value.GetString(), it->value.GetStringLength());
+void write_opt_raw(json::Writer& w, const char* key, std::optional<std::string_view> raw) {
+  if (raw) return json::write_raw(w, key, *raw);
+  w.Key(key);
+  w.Null();
 }
 
-std::string to_jsonl(const db::ExecutionRow& r) {
-  rapidjson::StringBuffer buf;
-  json::Writer w(buf);
+template <class Int>
+void write_opt_int(json::Writer& w, const char* key, std::optional<Int> v) {
+  w.Key(key);
+  if (v) w.Int64(*v); else w.Null();
+}
+
+void write_opt_double(json::Writer& w, const char* key, std::optional<double> v) {
+  w.Key(key);
+  if (v) w.Double(*v); else w.Null();
+}
+
+// One line of responses.jsonl, appended to the writer's buffer.
+void write_line(json::Writer& w, const std::string& job_id, const db::ExportRow& r) {
   w.StartObject();
-  w.Key("job_id"); w.String(r.key.job_id.c_str());
-  w.Key("region"); w.String(r.key.region.c_str());
-  w.Key("model_id"); w.String(r.key.model_id.c_str());
-  w.Key("question_id"); w.String(r.key.question_id.c_str());
-  w.Key("sample"); w.Int(r.key.sample);
-  w.Key("status"); auto st = to_string(r.status); w.String(st.data(), st.size());
-  w.Key("classification");
-  if (r.classification) { auto c = to_string(*r.classification); w.String(c.data(), c.size()); } else w.Null();
-  write_text(w, r.output_json);
-  w.Key("latency_ms"); if (r.latency_ms) w.Double(*r.latency_ms); else w.Null();
-  w.Key("prompt_tokens"); if (r.prompt_tokens) w.Int64(*r.prompt_tokens); else w.Null();
-  w.Key("completion_tokens"); if (r.completion_tokens) w.Int64(*r.completion_tokens); else w.Null();
+  w.Key("job_id"); w.String(job_id.c_str(), static_cast<rapidjson::SizeType>(job_id.size()));
+  write_opt_str(w, "region", r.region);
+  write_opt_str(w, "model_id", r.model_id);
+  write_opt_str(w, "question_id", r.question_id);
+  w.Key("sample"); w.Int(r.sample);
+  write_opt_str(w, "status", to_string(r.status));
+  write_opt_str(w, "classification",
+                r.classification ? std::optional(to_string(*r.classification)) : std::nullopt);
+  // Already a JSON string literal (export_rows.sql): copied, never parsed.
+  if (r.text_json) {
+    w.Key("text");
+    w.RawValue(r.text_json->data(), r.text_json->size(), rapidjson::kStringType);
+  } else {
+    write_opt_raw(w, "text", std::nullopt);
+  }
+  write_opt_double(w, "latency_ms", r.latency_ms);
+  write_opt_int(w, "prompt_tokens", r.prompt_tokens);
+  write_opt_int(w, "completion_tokens", r.completion_tokens);
   w.Key("attempts"); w.Int(r.attempts);
-  w.Key("seed"); if (r.seed) w.Int64(*r.seed); else w.Null();
-  w.Key("cost_usd"); if (r.cost_usd) w.Double(*r.cost_usd); else w.Null();
+  write_opt_int(w, "seed", r.seed);
+  write_opt_double(w, "cost_usd", r.cost_usd);
   // The key of the execution the answer was copied from (reuse), or null.
-  if (r.reused_from_json) json::write_raw(w, "reused_from", *r.reused_from_json); else { w.Key("reused_from"); w.Null(); }
+  write_opt_raw(w, "reused_from", r.reused_from_json);
   write_opt_str(w, "worker_id", r.worker_id);
-  if (r.error_json) json::write_raw(w, "error", *r.error_json); else { w.Key("error"); w.Null(); }
-  if (r.receipt_json) json::write_raw(w, "receipt", *r.receipt_json); else { w.Key("receipt"); w.Null(); }
+  write_opt_raw(w, "error", r.error_json);
+  write_opt_raw(w, "receipt", r.receipt_json);
   write_opt_str(w, "started_at", r.started_at);
   write_opt_str(w, "completed_at", r.completed_at);
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
 }
 
 }  // namespace
@@ -78,12 +90,22 @@ int export_rows(int argc, char** argv) {
   }
   auto conn = connect_database();
   if (!job_exists(*conn, job_id, "export")) return kExitBadInput;
-  db::for_each_execution(*conn, job_id, [&](const db::ExecutionRow& r) {
-    if (only && r.status != *only) return;
-    std::string line = to_jsonl(r);
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), stdout);
+  // Lines are built in one buffer and written 64 KiB at a time.
+  constexpr std::size_t kFlushBytes = 64 * 1024;
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  auto flush = [&] {
+    if (std::fwrite(buf.GetString(), 1, buf.GetSize(), stdout) != buf.GetSize())
+      throw std::runtime_error("export: writing to stdout failed");
+    buf.Clear();
+  };
+  db::for_each_export_row(*conn, job_id, only, [&](const db::ExportRow& r) {
+    w.Reset(buf);
+    write_line(w, job_id, r);
+    buf.Put('\n');
+    if (buf.GetSize() >= kFlushBytes) flush();
   });
+  flush();
   std::fflush(stdout);
   return kExitOk;
 }

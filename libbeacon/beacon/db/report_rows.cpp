@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include <beacon/db/connect.hpp>
+#include <beacon/db/cursor_pages.hpp>
 #include <beacon/db/sql_queries.hpp>
 
 namespace beacon::db {
@@ -13,16 +14,13 @@ namespace beacon::db {
 void read_report_rows(pqxx::connection& conn, const std::string& job_id,
                       const std::function<void(long executions, long completed)>& on_totals,
                       const std::function<void(const ReportSourceRow&)>& on_row, int page_size) {
-  if (page_size < 1) throw std::invalid_argument("read_report_rows: page_size must be positive");
   try {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> t(conn);
     const pqxx::row totals = t.exec_params1(std::string(sql::report_totals), job_id);
     on_totals(totals[0].as<long>(), totals[1].as<long>());
     t.exec_params(std::string(sql::report_rows), job_id);
-    const std::string fetch = "FETCH FORWARD " + std::to_string(page_size) + " FROM report_rows";
     ReportSourceRow r;
-    for (;;) {
-      const pqxx::result page = t.exec(fetch);
+    for_each_cursor_page(t, "report_rows", page_size, [&](const pqxx::result& page) {
       for (const auto& row : page) {
         r.question_id = row[0].as<std::string>();
         r.model_id = row[1].as<std::string>();
@@ -33,8 +31,7 @@ void read_report_rows(pqxx::connection& conn, const std::string& job_id,
         r.text = row[6].as<std::string>();
         on_row(r);
       }
-      if (page.size() < static_cast<std::size_t>(page_size)) break;
-    }
+    });
     t.exec("CLOSE report_rows");
     t.commit();
   } catch (const pqxx::broken_connection& e) {
