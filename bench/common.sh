@@ -218,3 +218,15 @@ machine_line() {
     "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" \
     "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 }
+
+# scripts/services.sh runs its Postgres with fsync, synchronous_commit and
+# full_page_writes off (fast tests). Figures are taken with all three on, as in
+# production, unless BENCH_PG_DURABLE=0; prints the settings either way.
+pg_settings_for_bench() {
+  if [[ ${BENCH_PG_DURABLE:-1} == 1 ]]; then
+    pg -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+       -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
+  fi
+  echo "postgres: $(pg -At -c "select string_agg(name || '=' || setting, ' ' order by name) from pg_settings
+    where name in ('fsync','synchronous_commit','full_page_writes','shared_buffers','work_mem','wal_level','max_wal_size')")"
+}

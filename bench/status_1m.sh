@@ -49,6 +49,7 @@ echo "build: $BUILD_DIR ($(git -C "$BUILD_DIR/.." rev-parse --short HEAD 2>/dev/
 say "private RabbitMQ + Postgres ($ROOT/.run/bench-status-services)"
 start_services "$ROOT/.run/bench-status-services"
 "$PRODUCER" migrate
+pg_settings_for_bench
 
 create_1m_job
 

@@ -39,13 +39,7 @@ say "machine: $(machine_line)"
 say "private RabbitMQ + Postgres ($ROOT/.run/bench-submit-services)"
 start_services "$ROOT/.run/bench-submit-services"
 "$PRODUCER" migrate >"$LOG_DIR/migrate.log" 2>&1 || { cat "$LOG_DIR/migrate.log" >&2; die "migrate failed"; }
-# The private instance of scripts/services.sh runs with fsync and
-# synchronous_commit off (test speed); figures of a database that may lose
-# commits compare with nothing, so both are switched on (a reload suffices).
-pg -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" -c "SELECT pg_reload_conf()" >/dev/null
-pg -t -A -c "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings
-             WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'work_mem', 'max_wal_size')" |
-  sed 's/^/   postgres: /'
+pg_settings_for_bench | sed 's/^/   /'
 
 queued_total() {
   "$BEACON_RABBITMQCTL" list_queues name messages 2>/dev/null | awk '$1 ~ /^beacon\.exec\./ { n += $2 } END { print n + 0 }'

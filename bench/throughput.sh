@@ -31,6 +31,8 @@
 #        BENCH_QUESTIONS (1000), BENCH_SAMPLES (1), BENCH_MODELS (10),
 #        BENCH_CONCURRENCY (64), BENCH_JOB_TIMEOUT (300 s per job),
 #        BENCH_QUEUE_TYPE (quorum; `classic` for BEACON_QUEUE_TYPE), BENCH_KEEP_DATA=1,
+#        BENCH_PG_DURABLE (1: Postgres with fsync, synchronous_commit and
+#        full_page_writes on, for both pipelines; 0 keeps the test services' off),
 #        BENCH_CELERY (1: after each beacon run, the same job through a Celery
 #        pipeline of the same topology on the same broker and database, and the
 #        ratio; bench/celery_run.sh; 0 skips it).
@@ -64,6 +66,8 @@ echo "build: $BUILD_DIR ($(git -C "$BUILD_DIR/.." rev-parse --short HEAD 2>/dev/
 say "private RabbitMQ + Postgres ($ROOT/.run/bench-throughput-services)"
 start_services "$ROOT/.run/bench-throughput-services"
 "$PRODUCER" migrate
+# The same Postgres settings for beacon and Celery (printed).
+pg_settings_for_bench
 
 # ------------------------------------------------------------ the job spec
 SPEC=$LOG_DIR/spec.json
@@ -215,6 +219,21 @@ run_one() {
       -v cs="$(metric "$wm" beacon_writer_commit_seconds_sum)" \
       -v ln="$(metric "$wm" beacon_writer_event_lag_seconds_count)" -v ls="$(metric "$wm" beacon_writer_event_lag_seconds_sum)" \
       'BEGIN { if (bn > 0) printf "writer: %d events consumed, %d applied, %d ignored; %d batches of %.1f events on average, %.1f ms per commit; event -> commit lag %.3f s mean\n", c, a, ig, bn, bs / bn, 1000 * cs / bn, (ln > 0 ? ls / ln : 0) }'
+  # Completion (worker's completed_at) -> row committed, one observation per
+  # terminal event: the share within 250 ms and the bucket bound holding
+  # p50 / p95 / p99 (an upper bound of each; the buckets are 10 ms .. 60 s).
+  local visible
+  visible=$(awk '/^beacon_writer_completion_to_visible_seconds_bucket/ {
+         le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le); n++; bound[n] = le; cum[n] = $2 }
+       /^beacon_writer_completion_to_visible_seconds_count/ { total = $2 }
+       END {
+         if (total == 0) exit
+         for (i = 1; i <= n; i++) if (bound[i] == "0.25") w = cum[i]
+         split("0.5 0.95 0.99", qs, " ")
+         for (j = 1; j <= 3; j++) for (i = 1; i <= n; i++) if (cum[i] >= qs[j] * total) { q[j] = bound[i]; break }
+         printf "completion -> row visible: %d executions, %.1f %% within 0.25 s; p50 <= %s s, p95 <= %s s, p99 <= %s s\n",
+                total, 100 * w / total, q[1], q[2], q[3] }' "$wm")
+  echo "$visible"
   local consumed=0 acked=0 requeued=0 skipped=0 wmx
   for i in "${!REGIONS[@]}"; do
     wmx=$LOG_DIR/worker-${REGIONS[$i]}-metrics-$tag.txt
@@ -248,6 +267,7 @@ run_one() {
   SUMMARY+=("$(printf 'latency %s±%s ms: submit %ss (%s msg/s), e2e %ss (%s exec/s; db %ss), %s, sim %s' \
     "$latency" "$jitter" "$submit_s" "$(rate "$enq" "$submit_s")" "$e2e_s" "$(rate "$TOTAL" "$e2e_s")" "$db_s" \
     "peak MiB: ${hwms[*]}" "$simline")")
+  [[ -z $visible ]] || SUMMARY+=("latency $latency±$jitter ms: $visible")
 }
 
 for lj in "${LATENCIES[@]}"; do

@@ -35,17 +35,13 @@ machine_line
 say "private RabbitMQ + Postgres"
 start_services "$ROOT/.run/bench-writer-services"
 "$PRODUCER" migrate
-# scripts/services.sh runs its Postgres with fsync, synchronous_commit and full_page_writes off
-# (fast tests); the writer's figure is taken with both on, as in production.
-pg -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" -c "ALTER SYSTEM SET full_page_writes = on" \
-   -c "SELECT pg_reload_conf()" >/dev/null
+pg_settings_for_bench
 if [[ ${BENCH_PG_EXPLAIN:-0} == 1 ]]; then
   # Plans (with trigger times) of every statement over 50 ms, in the server log.
   pg -c "LOAD 'auto_explain'" -c "ALTER SYSTEM SET session_preload_libraries = 'auto_explain'" -c "ALTER SYSTEM SET auto_explain.log_min_duration = 50" \
      -c "ALTER SYSTEM SET auto_explain.log_analyze = on" -c "ALTER SYSTEM SET auto_explain.log_triggers = on" \
      -c "ALTER SYSTEM SET auto_explain.log_nested_statements = on" -c "SELECT pg_reload_conf()" >/dev/null
 fi
-echo "postgres: $(pg -At -c "select string_agg(name || '=' || setting, ' ') from pg_settings where name in ('fsync','synchronous_commit','full_page_writes','shared_buffers','wal_level','max_wal_size')")"
 
 results_depth() {
   "$BEACON_RABBITMQCTL" list_queues name messages 2>/dev/null | awk '$1 == "beacon.results" { print $2 + 0 }'

@@ -1,5 +1,7 @@
 #include "writer.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <thread>
@@ -15,6 +17,7 @@
 #include <beacon/core/control_message.hpp>
 #include <beacon/core/messages.hpp>
 #include <beacon/core/stop_signal.hpp>
+#include <beacon/db/timestamps.hpp>
 #include <beacon/metrics/http_server.hpp>
 
 #include "ack_window.hpp"
@@ -260,6 +263,7 @@ class Writer {
     m_.transitioned.inc(outcome.transitioned);
     m_.ignored.inc(outcome.ignored);
     m_.lag_seconds.observe(std::chrono::duration<double>(Clock::now() - batch.since).count());
+    observe_visible(batch.events);
     std::vector<bool> not_acked(batch.events.size(), false);
     for (auto i : outcome.unknown) {
       const auto& e = batch.events[i].event;
@@ -279,6 +283,21 @@ class Writer {
     m_.acked.inc(committed.size());
     ack(std::move(committed));
     publish_then_ack(std::move(out));
+  }
+
+  // beacon_writer_completion_to_visible_seconds for the batch's terminal
+  // events. A redelivered duplicate counts too, with its old completed_at:
+  // rare, and it errs on the side of a longer lag.
+  void observe_visible(const std::vector<Held>& events) {
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    for (const Held& h : events) {
+      const ResultEvent& e = h.event;
+      if (e.event != EventKind::completed && e.event != EventKind::failed) continue;
+      const auto done_us = db::parse_rfc3339_us(e.completed_at);
+      if (!done_us) continue;
+      m_.visible_seconds.observe(std::max<std::int64_t>(0, now_us - *done_us) / 1e6);
+    }
   }
 
   // The cancel the workers honour (control_message.hpp), for each job the

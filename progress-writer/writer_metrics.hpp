@@ -25,6 +25,13 @@ struct WriterMetrics {
                                                {1, 5, 10, 50, 100, 250, 500, 1000, 5000});
   metrics::Histogram& commit_seconds = r.histogram("beacon_writer_commit_seconds", "Time to apply and commit one batch");
   metrics::Histogram& lag_seconds = r.histogram("beacon_writer_event_lag_seconds", "From an event's arrival to its commit");
+  // What a user waiting for a result meets: per completed or failed event,
+  // from the worker's completed_at to the commit that made the row visible
+  // (the broker hops included; worker and writer clocks are assumed in step).
+  metrics::Histogram& visible_seconds =
+      r.histogram("beacon_writer_completion_to_visible_seconds",
+                  "From an execution's completion (the worker's completed_at) to its row committed", {},
+                  {0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1, 2.5, 5, 10, 30, 60});
 };
 
 }  // namespace beacon

@@ -68,6 +68,17 @@ TEST(OpsKit, WorkerAndWriterMetricsPassPromtool) {
     // promtool exits 1 for problems, 3 for lint-only findings: both fail here.
     EXPECT_EQ(r.exit_code, 0) << "promtool check metrics:\n" << r.out << r.err;
   }
+  // Every one of the 12 executions ended in an event whose completion-to-row
+  // time the writer measured, and none took a minute.
+  const auto text = Fleet::http_get("127.0.0.1", metrics_port(writer), "/metrics");
+  std::smatch count, within;
+  ASSERT_TRUE(std::regex_search(text, count, std::regex("beacon_writer_completion_to_visible_seconds_count ([0-9]+)")))
+      << text;
+  EXPECT_GE(std::stoi(count[1]), 12);
+  ASSERT_TRUE(std::regex_search(
+      text, within, std::regex("beacon_writer_completion_to_visible_seconds_bucket\\{le=\"60\"\\} ([0-9]+)")))
+      << text;
+  EXPECT_EQ(within[1], count[1]) << text;
 }
 
 TEST(OpsKit, AlertRulesPassPromtoolAndFireInTheirUnitTests) {
