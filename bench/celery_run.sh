@@ -8,6 +8,8 @@ CELERY_PY=/usr/bin/python3   # Debian's python3, which has python3-celery
 
 run_celery() {
   local latency=$1 jitter=$2
+  "$CELERY_PY" -c 'import celery, gevent, psycopg2, requests' 2>/dev/null ||
+    apt_install python3-celery python3-gevent python3-psycopg2 python3-requests
   local tag="celery-lat${latency}-jit${jitter}" ports sim_port job t0 t1 done_rows deadline region
   say "run: the same job through Celery (sim --latency-ms $latency --jitter-ms $jitter, ${#REGIONS[@]} workers x $CONCURRENCY greenlets)"
   mapfile -t ports < <("$SERVICES" free-port 1)

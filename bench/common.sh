@@ -38,13 +38,18 @@ need_tools() {
     esac
   done
   ((${#missing[@]})) || return 0
+  apt_install "${missing[@]}"
+}
+
+# Installs Debian packages as root through apt-get, else says what to install.
+apt_install() {
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    echo "bench: installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
-      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
-      die "could not install ${missing[*]}"
+    echo "bench: installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null ||
+      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; } ||
+      die "could not install $*"
   else
-    die "missing tools: ${missing[*]} (apt-get install ${missing[*]})"
+    die "missing: $* (apt-get install $*)"
   fi
 }
 
@@ -229,4 +234,22 @@ pg_settings_for_bench() {
   fi
   echo "postgres: $(pg -At -c "select string_agg(name || '=' || setting, ' ' order by name) from pg_settings
     where name in ('fsync','synchronous_commit','full_page_writes','shared_buffers','work_mem','wal_level','max_wal_size')")"
+}
+
+# CPU ticks (user + system) of a process and of its children, live and reaped:
+# for Postgres the postmaster's tree (backends), for RabbitMQ the beam process.
+cpu_ticks_tree() {
+  local root=$1 c total=0 f
+  [[ -r /proc/$root/stat ]] || { echo 0; return; }
+  read -r -a f <<<"$(sed 's/^.*) //' "/proc/$root/stat")"
+  total=$(( f[11] + f[12] + f[13] + f[14] ))
+  for c in $(ps --ppid "$root" -o pid= 2>/dev/null); do
+    [[ -r /proc/$c/stat ]] || continue
+    read -r -a f <<<"$(sed 's/^.*) //' "/proc/$c/stat" 2>/dev/null)" || continue
+    total=$(( total + f[11] + f[12] ))
+  done
+  echo "$total"
+}
+service_pid() {   # rabbitmq | postgres: the pid `services.sh status` reports
+  "$SERVICES" status "$SERVICES_DIR" 2>/dev/null | sed -n "s/^services: $1: running (pid \([0-9]*\).*/\1/p"
 }

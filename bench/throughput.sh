@@ -102,23 +102,6 @@ proc_figures() {
   awk -v h="$hwm" -v r="$rss" -v c="$cpu" 'BEGIN { printf "%.1f %.1f %s", h / 1024, r / 1024, c }'
 }
 
-# CPU ticks (user + system) of a process and of its children, live and reaped:
-# for Postgres the postmaster's tree (backends), for RabbitMQ the beam process.
-cpu_ticks_tree() {
-  local root=$1 c total=0 f
-  [[ -r /proc/$root/stat ]] || { echo 0; return; }
-  read -r -a f <<<"$(sed 's/^.*) //' "/proc/$root/stat")"
-  total=$(( f[11] + f[12] + f[13] + f[14] ))
-  for c in $(ps --ppid "$root" -o pid= 2>/dev/null); do
-    [[ -r /proc/$c/stat ]] || continue
-    read -r -a f <<<"$(sed 's/^.*) //' "/proc/$c/stat" 2>/dev/null)" || continue
-    total=$(( total + f[11] + f[12] ))
-  done
-  echo "$total"
-}
-service_pid() {   # rabbitmq | postgres: the pid `services.sh status` reports
-  "$SERVICES" status "$SERVICES_DIR" 2>/dev/null | sed -n "s/^services: $1: running (pid \([0-9]*\).*/\1/p"
-}
 RMQ_PID=$(service_pid rabbitmq)
 PG_PID=$(service_pid postgres)
 [[ -n $RMQ_PID && -n $PG_PID ]] || echo "bench: could not find the broker/database pids; their CPU is not shown" >&2
