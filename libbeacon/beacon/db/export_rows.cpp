@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include <beacon/db/connect.hpp>
+#include <beacon/db/nullable.hpp>
 #include <beacon/db/cursor_pages.hpp>
 #include <beacon/db/sql_queries.hpp>
 
@@ -17,12 +18,6 @@ std::string_view view(const pqxx::field& f) { return {f.c_str(), f.size()}; }
 std::optional<std::string_view> opt_view(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return view(f);
-}
-
-template <class T>
-std::optional<T> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<T>();
 }
 
 // Fills `x` from a row of export_rows.sql (its column order).
@@ -39,12 +34,12 @@ void read_row(const pqxx::row& r, ExportRow& x) {
   // or an object there is no answer text.
   x.text_json = opt_view(r[6]);
   if (x.text_json && (x.text_json->empty() || x.text_json->front() != '"')) x.text_json.reset();
-  x.latency_ms = opt<double>(r[7]);
-  x.prompt_tokens = opt<std::int64_t>(r[8]);
-  x.completion_tokens = opt<std::int64_t>(r[9]);
+  x.latency_ms = nullable<double>(r[7]);
+  x.prompt_tokens = nullable<std::int64_t>(r[8]);
+  x.completion_tokens = nullable<std::int64_t>(r[9]);
   x.attempts = r[10].as<int>();
-  x.seed = opt<std::int64_t>(r[11]);
-  x.cost_usd = opt<double>(r[12]);
+  x.seed = nullable<std::int64_t>(r[11]);
+  x.cost_usd = nullable<double>(r[12]);
   x.reused_from_json = opt_view(r[13]);
   x.worker_id = opt_view(r[14]);
   x.error_json = opt_view(r[15]);

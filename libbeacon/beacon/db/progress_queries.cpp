@@ -6,17 +6,12 @@
 #include <pqxx/pqxx>
 
 #include <beacon/db/connect.hpp>
+#include <beacon/db/nullable.hpp>
 #include <beacon/db/sql_queries.hpp>
 #include <beacon/db/transaction.hpp>
 
 namespace beacon::db {
 namespace {
-
-template <class T>
-std::optional<T> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<T>();
-}
 
 // The dimension name job_group_counts uses for a group.
 std::string dimension(Group g) {
@@ -37,20 +32,20 @@ ExecutionRow to_execution(const std::string& job_id, const pqxx::row& r) {
   if (!parsed) throw std::logic_error("executions.status holds an unknown value: " + status);
   x.status = *parsed;
   x.attempts = r[5].as<int>();
-  x.worker_id = opt<std::string>(r[6]);
-  x.output_json = opt<std::string>(r[7]);
-  if (auto c = opt<std::string>(r[8])) x.classification = parse_classification(*c);
-  x.receipt_json = opt<std::string>(r[9]);
-  x.error_json = opt<std::string>(r[10]);
-  x.latency_ms = opt<double>(r[11]);
-  x.prompt_tokens = opt<std::int64_t>(r[12]);
-  x.completion_tokens = opt<std::int64_t>(r[13]);
-  x.started_at = opt<std::string>(r[14]);
-  x.completed_at = opt<std::string>(r[15]);
+  x.worker_id = nullable<std::string>(r[6]);
+  x.output_json = nullable<std::string>(r[7]);
+  if (auto c = nullable<std::string>(r[8])) x.classification = parse_classification(*c);
+  x.receipt_json = nullable<std::string>(r[9]);
+  x.error_json = nullable<std::string>(r[10]);
+  x.latency_ms = nullable<double>(r[11]);
+  x.prompt_tokens = nullable<std::int64_t>(r[12]);
+  x.completion_tokens = nullable<std::int64_t>(r[13]);
+  x.started_at = nullable<std::string>(r[14]);
+  x.completed_at = nullable<std::string>(r[15]);
   x.updated_at = r[16].as<std::string>();
-  x.seed = opt<std::int64_t>(r[17]);
-  x.cost_usd = opt<double>(r[18]);
-  x.reused_from_json = opt<std::string>(r[19]);
+  x.seed = nullable<std::int64_t>(r[17]);
+  x.cost_usd = nullable<double>(r[18]);
+  x.reused_from_json = nullable<std::string>(r[19]);
   return x;
 }
 
@@ -70,10 +65,10 @@ JobProgress to_job(const pqxx::row& row) {
   p.cancelled = row[7].as<std::int64_t>();
   p.percent = row[8].as<double>();
   p.created_at = row[9].as<std::string>();
-  p.started_at = opt<std::string>(row[10]);
-  p.finished_at = opt<std::string>(row[11]);
+  p.started_at = nullable<std::string>(row[10]);
+  p.finished_at = nullable<std::string>(row[11]);
   p.elapsed_s = row[12].as<double>();
-  p.eta_s = opt<double>(row[13]);
+  p.eta_s = nullable<double>(row[13]);
   p.submissions = row[14].as<int>();
   p.stalled = row[15].as<bool>();
   p.stalled_for_s = row[16].as<double>();
@@ -95,11 +90,11 @@ std::optional<JobProgress> load_job(pqxx::connection& conn, const std::string& j
     JobProgress p = to_job(r[0]);
     const pqxx::result stop = w.exec_params(std::string(sql::job_stop), job_id);
     if (!stop.empty()) {
-      if (auto reason = opt<std::string>(stop[0][0])) {
+      if (auto reason = nullable<std::string>(stop[0][0])) {
         p.stop_reason = parse_cancel_reason(*reason);
         if (!p.stop_reason) throw std::logic_error("jobs.stop_reason holds an unknown value: " + *reason);
       }
-      JobBudget b{opt<double>(stop[0][1]), opt<std::int64_t>(stop[0][2])};
+      JobBudget b{nullable<double>(stop[0][1]), nullable<std::int64_t>(stop[0][2])};
       if (b.max_cost_usd || b.max_tokens) p.budget = b;
     }
     return p;
@@ -120,7 +115,7 @@ std::vector<MatrixCell> load_matrix(pqxx::connection& conn, const std::string& j
     std::vector<MatrixCell> out;
     for (const auto& row : w.exec_params(std::string(sql::load_matrix), job_id))
       out.push_back(MatrixCell{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                               row[3].as<int>(), row[4].as<std::string>(), opt<std::string>(row[5])});
+                               row[3].as<int>(), row[4].as<std::string>(), nullable<std::string>(row[5])});
     return out;
   });
 }
@@ -139,11 +134,11 @@ std::vector<GroupProgress> load_groups(pqxx::connection& conn, const std::string
       g.cancelled = row[6].as<std::int64_t>();
       g.refused = row[7].as<std::int64_t>();
       g.percent = row[8].as<double>();
-      g.mean_latency_ms = opt<double>(row[9]);
-      g.p95_latency_ms = opt<double>(row[10]);
+      g.mean_latency_ms = nullable<double>(row[9]);
+      g.p95_latency_ms = nullable<double>(row[10]);
       g.prompt_tokens = row[11].as<std::int64_t>();
       g.completion_tokens = row[12].as<std::int64_t>();
-      g.cost_usd = opt<double>(row[13]);
+      g.cost_usd = nullable<double>(row[13]);
       g.unpriced = row[14].as<std::int64_t>();
       out.push_back(std::move(g));
     }
