@@ -232,6 +232,12 @@ pg_settings_for_bench() {
     pg -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
        -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
   fi
+  # BENCH_PG_SHARED_BUFFERS (e.g. 2GB; default the services' 128MB) needs a restart.
+  if [[ -n ${BENCH_PG_SHARED_BUFFERS:-} ]]; then
+    pg -v v="$BENCH_PG_SHARED_BUFFERS" <<<"ALTER SYSTEM SET shared_buffers = :'v'" >/dev/null
+    "$SERVICES" restart-postgres "$SERVICES_DIR" >"$LOG_DIR/pg-restart.log" 2>&1 ||
+      { cat "$LOG_DIR/pg-restart.log" >&2; die "restarting Postgres for shared_buffers failed"; }
+  fi
   echo "postgres: $(pg -At -c "select string_agg(name || '=' || setting, ' ' order by name) from pg_settings
     where name in ('fsync','synchronous_commit','full_page_writes','shared_buffers','work_mem','wal_level','max_wal_size')")"
 }

@@ -17,7 +17,7 @@
 # 3. Creates the mixed-status 1M job of bench/job_1m.sh in SQL and times
 #    `report JOB`, `report JOB --json` and `export JOB > /dev/null` (rows/s,
 #    peak RSS).
-# Knobs: BEACON_BUILD_DIR, BENCH_SIZES, BENCH_INLINE, BENCH_STEP_TIMEOUT
+# Knobs: BEACON_BUILD_DIR, BENCH_SIZES, BENCH_INLINE, BENCH_PG_SHARED_BUFFERS (common.sh), BENCH_STEP_TIMEOUT
 #        (seconds per step, default 1500: a 5M submit on a loaded 2-core box took more than 900), BENCH_KEEP_DATA=1.
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -102,7 +102,7 @@ say "report and export on a 1,000,000-row job of mixed statuses"
 # the mixed job (750,000 updated rows through three indexes much larger than
 # shared_buffers) took over 15 minutes, and report and export would read a
 # table and indexes of another size than on a database holding only this job.
-pg -c "TRUNCATE jobs CASCADE" -c "VACUUM" >/dev/null
+pg -c "SET client_min_messages = warning" -c "TRUNCATE jobs CASCADE" -c "VACUUM" >/dev/null
 create_1m_job
 timed() {
   local label=$1 out=$2 t0 t1 wall
