@@ -24,8 +24,7 @@ void write_opt_raw(json::Writer& w, const char* key, std::optional<std::string_v
   w.Null();
 }
 
-template <class Int>
-void write_opt_int(json::Writer& w, const char* key, std::optional<Int> v) {
+void write_opt_int(json::Writer& w, const char* key, std::optional<std::int64_t> v) {
   w.Key(key);
   if (v) w.Int64(*v); else w.Null();
 }
@@ -47,12 +46,7 @@ void write_line(json::Writer& w, const std::string& job_id, const db::ExportRow&
   write_opt_str(w, "classification",
                 r.classification ? std::optional(to_string(*r.classification)) : std::nullopt);
   // Already a JSON string literal (export_rows.sql): copied, never parsed.
-  if (r.text_json) {
-    w.Key("text");
-    w.RawValue(r.text_json->data(), r.text_json->size(), rapidjson::kStringType);
-  } else {
-    write_opt_raw(w, "text", std::nullopt);
-  }
+  write_opt_raw(w, "text", r.text_json);
   write_opt_double(w, "latency_ms", r.latency_ms);
   write_opt_int(w, "prompt_tokens", r.prompt_tokens);
   write_opt_int(w, "completion_tokens", r.completion_tokens);

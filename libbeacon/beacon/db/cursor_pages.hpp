@@ -18,9 +18,10 @@ namespace beacon::db {
 // Calls `on_page` with every page (`page_size` rows, the last one shorter,
 // possibly empty) of the cursor `cursor`, already DECLAREd in `t`, in order.
 // The next FETCH runs while `on_page` handles the current page; at most three
-// pages are in memory (the caller's, one waiting, one being fetched). An exception from a FETCH or from `on_page` stops the walk
-// and propagates once the fetching thread has finished its statement;
-// `t` is then usable again (to roll back or commit). Returns the rows seen.
+// pages are in memory (the caller's, one waiting, one being fetched). An
+// exception from a FETCH or from `on_page` stops the walk and propagates once
+// the fetching thread has finished its statement; `t` is then usable again
+// (to roll back or commit). Returns the rows seen.
 std::size_t for_each_cursor_page(pqxx::transaction_base& t, const std::string& cursor, int page_size,
                                  const std::function<void(const pqxx::result&)>& on_page);
 

@@ -1,7 +1,8 @@
 #pragma once
-// Read side for `beacon-producer status|export|report`: job and group
+// Read side for `beacon-producer status` and the dashboard: job and group
 // progress from the views of migrations/0002_views.sql, and every execution of
-// a job, streamed. Nothing here writes.
+// a job, streamed (export and report have their own cursors: export_rows.hpp,
+// report_rows.hpp). Nothing here writes.
 #include <cstdint>
 #include <functional>
 #include <optional>
