@@ -242,6 +242,19 @@ pg_settings_for_bench() {
     where name in ('fsync','synchronous_commit','full_page_writes','shared_buffers','work_mem','wal_level','max_wal_size')")"
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+# "peak_rss_MiB rss_MiB cpu_s" of a live process
+proc_figures() {
+  local pid=$1 hwm rss cpu
+  hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+  rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+  # utime + stime are fields 14 and 15 of /proc/PID/stat (after the "(comm)" field)
+  cpu=$(sed 's/^.*) //' "/proc/$pid/stat" | awk -v t="$CLK_TCK" '{ printf "%.1f", ($12 + $13) / t }')
+  awk -v h="$hwm" -v r="$rss" -v c="$cpu" 'BEGIN { printf "%.1f %.1f %s", h / 1024, r / 1024, c }'
+}
+# Seconds between two cpu_ticks_tree readings, one decimal.
+ticks_between_s() { awk -v a="$1" -v b="$2" -v t="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / t }'; }
+
 # CPU ticks (user + system) of a process and of its children, live and reaped:
 # for Postgres the postmaster's tree (backends), for RabbitMQ the beam process.
 cpu_ticks_tree() {

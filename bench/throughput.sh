@@ -52,7 +52,6 @@ CONCURRENCY=${BENCH_CONCURRENCY:-64}
 JOB_TIMEOUT=${BENCH_JOB_TIMEOUT:-300}
 read -r -a LATENCIES <<<"${BENCH_LATENCIES:-0:0 200:50}"
 export BEACON_QUEUE_TYPE=${BENCH_QUEUE_TYPE:-${BEACON_QUEUE_TYPE:-quorum}}
-CLK_TCK=$(getconf CLK_TCK)
 
 need_bins "$PRODUCER" "$WORKER" "$WRITER" "$SIM"
 need_tools /usr/bin/time psql curl jq timeout
@@ -92,16 +91,6 @@ jq -e . "$SPEC" >/dev/null || die "generated spec is not JSON"
 echo "spec: ${#REGIONS[@]} regions x $NMODELS models x $QUESTIONS questions x $SAMPLES samples = $TOTAL executions ($SPEC_BYTES bytes)"
 
 # ------------------------------------------------------------ helpers
-# "peak_rss_MiB rss_MiB cpu_s" of a live process
-proc_figures() {
-  local pid=$1 hwm rss cpu
-  hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
-  rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
-  # utime + stime are fields 14 and 15 of /proc/PID/stat (after the "(comm)" field)
-  cpu=$(sed 's/^.*) //' "/proc/$pid/stat" | awk -v t="$CLK_TCK" '{ printf "%.1f", ($12 + $13) / t }')
-  awk -v h="$hwm" -v r="$rss" -v c="$cpu" 'BEGIN { printf "%.1f %.1f %s", h / 1024, r / 1024, c }'
-}
-
 RMQ_PID=$(service_pid rabbitmq)
 PG_PID=$(service_pid postgres)
 [[ -n $RMQ_PID && -n $PG_PID ]] || echo "bench: could not find the broker/database pids; their CPU is not shown" >&2
@@ -186,8 +175,8 @@ run_one() {
     hwms+=("$name=${f[0]}")
   done
 
-  printf '%-34s %10s %10s %8s\n' "rabbitmq (during the job)" "" "" "$(awk -v a="$rmq0" -v b="$rmq1" -v t="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / t }')"
-  printf '%-34s %10s %10s %8s\n' "postgres (during the job)" "" "" "$(awk -v a="$pg0" -v b="$pg1" -v t="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / t }')"
+  printf '%-34s %10s %10s %8s\n' "rabbitmq (during the job)" "" "" "$(ticks_between_s "$rmq0" "$rmq1")"
+  printf '%-34s %10s %10s %8s\n' "postgres (during the job)" "" "" "$(ticks_between_s "$pg0" "$pg1")"
   echo "(CPU available during the job: $(nproc) cores x ${e2e_s} s; the machine is shared, load avg $(cut -d' ' -f1-3 /proc/loadavg))"
 
   # The parts' own counters (Prometheus text from /metrics).

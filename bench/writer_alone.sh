@@ -81,7 +81,6 @@ writer_cmd=("$WRITER" "${WRITER_ARGS[@]}")
 if [[ ${BENCH_PERF:-0} == 1 ]]; then
   writer_cmd=(perf record -g -o "$LOG_DIR/perf.data" -- "${writer_cmd[@]}")
 fi
-CLK_TCK=$(getconf CLK_TCK)
 RMQ_PID=$(service_pid rabbitmq)
 PG_PID=$(service_pid postgres)
 rmq0=$(cpu_ticks_tree "${RMQ_PID:-0}") pg0=$(cpu_ticks_tree "${PG_PID:-0}")
@@ -109,9 +108,8 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 (( $(results_depth) == 0 )) || die "beacon.results still holds $(results_depth) events after every row completed"
-writer_cpu=$(sed 's/^.*) //' "/proc/$writer_pid/stat" 2>/dev/null | awk -v t="$CLK_TCK" '{ printf "%.1f", ($12 + $13) / t }')
+read -r peak_rss _ writer_cpu <<<"$(proc_figures "$writer_pid")"
 curl -fsS --max-time 10 "http://127.0.0.1:${ports[2]}/metrics" >"$LOG_DIR/writer-metrics.txt" || true
-peak_rss=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$writer_pid/status" 2>/dev/null || echo '?')
 stop_bg writer
 elapsed=$(s_between "$t0" "$t1")
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$LOG_DIR/writer-metrics.txt"; }
@@ -126,8 +124,8 @@ printf '%-40s %8s   mean %s events a batch, mean commit %s ms\n' "batches" "${ba
 printf '%-40s %8s MiB\n' "writer peak RSS" "$peak_rss"
 # Who had the cores while the writer ran (2 cores x the wall time are available).
 printf '%-40s writer %s, rabbitmq %s, postgres %s (of %s available)\n' "CPU seconds during the run" "${writer_cpu:-?}" \
-  "$(awk -v a="$rmq0" -v b="$rmq1" -v t="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / t }')" \
-  "$(awk -v a="$pg0" -v b="$pg1" -v t="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / t }')" \
+  "$(ticks_between_s "$rmq0" "$rmq1")" \
+  "$(ticks_between_s "$pg0" "$pg1")" \
   "$(awk -v e="$elapsed" -v n="$(nproc)" 'BEGIN { printf "%.1f", e * n }')"
 if [[ ${BENCH_PERF:-0} == 1 ]]; then
   perf report -i "$LOG_DIR/perf.data" --no-children --percent-limit 1.5 --stdio >"$LOG_DIR/perf.txt" 2>/dev/null || true
